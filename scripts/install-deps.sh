@@ -1,0 +1,33 @@
+#!/bin/sh
+# Installs ferry's build, test and demo dependencies from Debian 12's archive.
+# Idempotent and non-interactive: does nothing when every package is present.
+# Called by the README's two quick-start commands (make demo, make test) and by .ci/run.
+set -eu
+
+PKGS="build-essential pkg-config meson ninja-build clang libclang-rt-14-dev
+ libdpdk-dev librdkafka-dev liburing-dev libhyperscan-dev libcmocka-dev
+ libisal-dev libsnappy-dev liblz4-dev libzstd-dev libdeflate-dev
+ libssl-dev libyaml-dev kcat tshark python3"
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+
+if [ -z "$missing" ]; then
+	exit 0
+fi
+
+echo "install-deps: installing:$missing" >&2
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+	SUDO="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+# tshark asks whether non-root users may capture; answer for it.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing
