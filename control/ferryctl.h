@@ -1,0 +1,15 @@
+/*
+ * ferryctl.h - subcommands of ferryctl, the operator CLI. Each returns the
+ * process exit status (0 ok, 1 failure, 2 usage error). Main thread only.
+ */
+#ifndef FERRY_FERRYCTL_H
+#define FERRY_FERRYCTL_H
+
+int ferryctl_demo(int argc, char **argv);
+int ferryctl_fetch(int argc, char **argv);
+int ferryctl_produce(int argc, char **argv);
+int ferryctl_decode(int argc, char **argv);
+int ferryctl_mock(int argc, char **argv);
+int ferryctl_api_versions(int argc, char **argv);
+
+#endif
