@@ -329,7 +329,7 @@ test_librdkafka_to_ferry(void **state)
 		int ver = ferry_kclient_version(&kc, FERRY_KAFKA_FETCH);
 		assert_int_equal(ver, 11);
 		int64_t offset = 0;
-		int got = 0, batches = 0;
+		int got = 0, batches = 0, compressed = 0;
 		for (int round = 0; round < 50 && got < NREC; round++) {
 			struct ferry_arena a;
 			ferry_arena_init(&a, mem, sizeof(mem));
@@ -352,7 +352,11 @@ test_librdkafka_to_ferry(void **state)
 			while (ferry_kafka_batch_next(&it, &b) == 1) {
 				batches++;
 				assert_int_equal(ferry_kafka_batch_validate(&b), 0);
-				assert_int_equal(ferry_kafka_batch_codec(&b.hdr), codec);
+				/* librdkafka sends a batch uncompressed when compression
+				 * would not make it smaller (e.g. a lone small record). */
+				int bc = ferry_kafka_batch_codec(&b.hdr);
+				assert_true(bc == codec || bc == FERRY_CODEC_NONE);
+				compressed += bc == codec;
 				struct ferry_span rb;
 				assert_int_equal(ferry_kafka_batch_records(cc, &b, decbuf, sizeof(decbuf), &rb), 0);
 				struct ferry_kafka_rec_iter ri;
@@ -392,8 +396,9 @@ test_librdkafka_to_ferry(void **state)
 			}
 		}
 		assert_int_equal(got, NREC);
-		printf("  librdkafka -> ferry: %-6s %d records in %d batch(es) verified\n",
-		       ferry_codec_name(codec), got, batches);
+		assert_true(compressed > 0);
+		printf("  librdkafka -> ferry: %-6s %d records in %d batch(es) (%d with this codec) verified\n",
+		       ferry_codec_name(codec), got, batches, compressed);
 		ferry_kclient_close(&kc);
 	}
 	ferry_codec_ctx_free(cc);
