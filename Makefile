@@ -1,44 +1,20 @@
-# Ferry: the two quick-start commands and a few helpers around meson.
-#   make demo   - install what is missing, build, run the embedded demo
-#   make test   - install what is missing, build with clang + ASan/UBSan and
-#                 -Werror, run the unit, integration and fuzz suites
-# Other targets: build, bench, fuzz, format, clean.
+# Ferry: shortcuts around the quick-start scripts and meson.
+#   make demo   = scripts/demo.sh   (install missing packages, build, run the demo)
+#   make test   = scripts/test.sh   (clang + ASan/UBSan + -Werror; unit, integration, fuzz)
+#   make bench  - codec micro-benchmark (release build)
+#   make format - clang-format every tracked C file
+#   make clean
 
-BUILD      ?= build
-TESTBUILD  ?= build-test
-FUZZ_SECONDS ?= 20
-MESON_TEST_ARGS ?=
+.PHONY: demo test bench format clean
 
-.PHONY: deps demo build test bench fuzz format clean
+demo:
+	./scripts/demo.sh
 
-deps:
-	@./scripts/install-deps.sh
+test:
+	./scripts/test.sh
 
-$(BUILD)/build.ninja:
-	meson setup $(BUILD) --buildtype=debugoptimized
-
-build: deps $(BUILD)/build.ninja
-	ninja -C $(BUILD)
-
-demo: build
-	./$(BUILD)/control/ferryctl demo
-
-# Tests run in a clang build with AddressSanitizer + UndefinedBehaviorSanitizer
-# (libFuzzer needs clang) and warnings as errors, as CI does.
-$(TESTBUILD)/build.ninja:
-	CC=clang meson setup $(TESTBUILD) --buildtype=debugoptimized -Dwerror=true \
-		-Db_sanitize=address,undefined -Db_lundef=false -Dfuzz=enabled \
-		-Dfuzz_seconds=$(FUZZ_SECONDS)
-
-test: deps $(TESTBUILD)/build.ninja
-	ninja -C $(TESTBUILD)
-	meson test -C $(TESTBUILD) --print-errorlogs --num-processes 2 $(MESON_TEST_ARGS)
-
-fuzz: deps $(TESTBUILD)/build.ninja
-	ninja -C $(TESTBUILD)
-	meson test -C $(TESTBUILD) --suite fuzz --print-errorlogs
-
-bench: deps
+bench:
+	./scripts/install-deps.sh
 	[ -f build-bench/build.ninja ] || meson setup build-bench --buildtype=release
 	ninja -C build-bench
 	./build-bench/benchmarks/bench_codec
@@ -49,4 +25,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(TESTBUILD) build-bench
+	rm -rf build build-test build-bench
