@@ -6,6 +6,7 @@
  * kafka-wire-facts.md §1.6 (including the UNSUPPORTED_VERSION fallback).
  */
 #include "ferry/kafka.h"
+#include "msg_int.h"
 
 #define AV_MAX 3
 #define AV_FLEX 3
@@ -21,7 +22,7 @@ ferry_kafka_api_versions_req_encode(struct ferry_wr *w, int16_t ver,
 		ferry_wr_str(w, true, m->ClientSoftwareVersion);
 		ferry_wr_no_tags(w);
 	}
-	return w->overflow ? FERRY_ERR__NOSPACE : 0;
+	return ferry_msg_enc_end(w);
 }
 
 int
@@ -68,7 +69,7 @@ ferry_kafka_api_versions_resp_encode(struct ferry_wr *w, int16_t ver,
 		ferry_wr_i32(w, m->ThrottleTimeMs);
 	if (flex)
 		ferry_wr_no_tags(w);
-	return w->overflow ? FERRY_ERR__NOSPACE : 0;
+	return ferry_msg_enc_end(w);
 }
 
 static bool

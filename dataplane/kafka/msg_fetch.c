@@ -7,6 +7,7 @@
  * Spec: Fetch{Request,Response}.json; kafka-wire-facts.md §2.1-2.2, §7.5.
  */
 #include "ferry/kafka.h"
+#include "msg_int.h"
 
 #define FETCH_MIN 4
 #define FETCH_MAX 12
@@ -55,9 +56,7 @@ ferry_kafka_fetch_req_encode(struct ferry_wr *w, int16_t ver, const struct ferry
 		for (int32_t t = 0; t < m->n_forgotten; t++) {
 			const struct ferry_kafka_fetch_forgotten *f = &m->ForgottenTopicsData[t];
 			ferry_wr_str(w, flex, f->Topic);
-			ferry_wr_array(w, flex, f->n_partitions);
-			for (int32_t i = 0; i < f->n_partitions; i++)
-				ferry_wr_i32(w, f->Partitions[i]);
+			ferry_msg_wr_i32_array(w, flex, f->n_partitions, f->Partitions);
 			if (flex)
 				ferry_wr_no_tags(w);
 		}
@@ -76,7 +75,7 @@ ferry_kafka_fetch_req_encode(struct ferry_wr *w, int16_t ver, const struct ferry
 			ferry_wr_no_tags(w);
 		}
 	}
-	return w->overflow ? FERRY_ERR__NOSPACE : 0;
+	return ferry_msg_enc_end(w);
 }
 
 static bool
@@ -160,15 +159,8 @@ ferry_kafka_fetch_req_decode(struct ferry_rd *rd, int16_t ver, struct ferry_aren
 			struct ferry_kafka_fetch_forgotten *f = &m->ForgottenTopicsData[t];
 			if (!ferry_rd_str(rd, flex, false, &f->Topic))
 				goto err_parse;
-			if (!ferry_rd_array(rd, flex, false, 4, &n))
+			if (!ferry_msg_rd_i32_array(rd, flex, a, &f->n_partitions, &f->Partitions))
 				goto err_parse;
-			f->Partitions = ferry_arena_alloc(a, (size_t)n, sizeof(*f->Partitions));
-			if (f->Partitions == NULL)
-				goto err_nomem;
-			f->n_partitions = n;
-			for (int32_t i = 0; i < n; i++)
-				if (!ferry_rd_i32(rd, &f->Partitions[i]))
-					goto err_parse;
 			if (flex && !ferry_rd_tags(rd, NULL, NULL))
 				goto err_parse;
 		}
@@ -269,7 +261,7 @@ ferry_kafka_fetch_resp_encode(struct ferry_wr *w, int16_t ver,
 	}
 	if (flex)
 		ferry_wr_no_tags(w);
-	return w->overflow ? FERRY_ERR__NOSPACE : 0;
+	return ferry_msg_enc_end(w);
 }
 
 static bool

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ferry/kafka_ctl.h"
+#include "msg_int.h"
 
 static bool
 lo_ver_ok(int16_t ver)
@@ -24,27 +25,6 @@ static bool
 lo_flex(int16_t ver)
 {
 	return ver >= FERRY_KAFKA_LIST_OFFSETS_VER_FLEX;
-}
-
-static int
-lo_enc_fail(struct ferry_wr *w, size_t start, bool overflow, int err)
-{
-	w->len = start;
-	w->overflow = overflow;
-	return err;
-}
-
-static bool
-lo_arr_ok(int32_t n, const void *p)
-{
-	return n >= 0 && (n == 0 || p != NULL);
-}
-
-static int
-lo_dec_fail(struct ferry_rd *rd, int err)
-{
-	ferry_rd_fail(rd, err);
-	return rd->err;
 }
 
 /* Name (empty) + Partitions (empty) + tags: the smallest topic entry. */
@@ -76,7 +56,7 @@ ferry_kafka_list_offsets_req_encode(struct ferry_wr *w, int16_t ver,
 	/* IsolationLevel (v2+) is non-ignorable: read_committed cannot be asked at v1. */
 	if (ver < 2 && m->IsolationLevel != 0)
 		return FERRY_ERR__INVALID_ARG;
-	if (!lo_arr_ok(m->n_topics, m->Topics))
+	if (!ferry_msg_arr_ok(m->n_topics, m->Topics, false))
 		return FERRY_ERR__INVALID_ARG;
 
 	ferry_wr_i32(w, m->ReplicaId);
@@ -85,8 +65,8 @@ ferry_kafka_list_offsets_req_encode(struct ferry_wr *w, int16_t ver,
 	ferry_wr_array(w, flex, m->n_topics);
 	for (int32_t i = 0; i < m->n_topics; i++) {
 		const struct ferry_kafka_list_offsets_req_topic *t = &m->Topics[i];
-		if (t->Name.p == NULL || !lo_arr_ok(t->n_partitions, t->Partitions))
-			return lo_enc_fail(w, start, ovf, FERRY_ERR__INVALID_ARG);
+		if (t->Name.p == NULL || !ferry_msg_arr_ok(t->n_partitions, t->Partitions, false))
+			return ferry_msg_enc_fail(w, start, ovf, FERRY_ERR__INVALID_ARG);
 		ferry_wr_str(w, flex, t->Name);
 		ferry_wr_array(w, flex, t->n_partitions);
 		for (int32_t j = 0; j < t->n_partitions; j++) {
@@ -115,7 +95,7 @@ ferry_kafka_list_offsets_req_decode(struct ferry_rd *rd, int16_t ver, struct fer
 
 	memset(m, 0, sizeof(*m));
 	if (!lo_ver_ok(ver))
-		return lo_dec_fail(rd, FERRY_ERR__UNSUPPORTED_VERSION);
+		return ferry_msg_dec_fail(rd, FERRY_ERR__UNSUPPORTED_VERSION);
 
 	if (!ferry_rd_i32(rd, &m->ReplicaId))
 		goto err_parse;
@@ -125,7 +105,7 @@ ferry_kafka_list_offsets_req_decode(struct ferry_rd *rd, int16_t ver, struct fer
 		goto err_parse;
 	m->Topics = ferry_arena_alloc(a, (size_t)m->n_topics, sizeof(*m->Topics));
 	if (m->Topics == NULL)
-		return lo_dec_fail(rd, FERRY_ERR__NOMEM);
+		return ferry_msg_dec_fail(rd, FERRY_ERR__NOMEM);
 	for (int32_t i = 0; i < m->n_topics; i++) {
 		struct ferry_kafka_list_offsets_req_topic *t = &m->Topics[i];
 		if (!ferry_rd_str(rd, flex, false, &t->Name))
@@ -135,7 +115,7 @@ ferry_kafka_list_offsets_req_decode(struct ferry_rd *rd, int16_t ver, struct fer
 		t->Partitions =
 		    ferry_arena_alloc(a, (size_t)t->n_partitions, sizeof(*t->Partitions));
 		if (t->Partitions == NULL)
-			return lo_dec_fail(rd, FERRY_ERR__NOMEM);
+			return ferry_msg_dec_fail(rd, FERRY_ERR__NOMEM);
 		for (int32_t j = 0; j < t->n_partitions; j++) {
 			struct ferry_kafka_list_offsets_req_partition *p = &t->Partitions[j];
 			p->CurrentLeaderEpoch = -1;
@@ -178,7 +158,7 @@ ferry_kafka_list_offsets_resp_encode(struct ferry_wr *w, int16_t ver,
 
 	if (!lo_ver_ok(ver))
 		return FERRY_ERR__UNSUPPORTED_VERSION;
-	if (!lo_arr_ok(m->n_topics, m->Topics))
+	if (!ferry_msg_arr_ok(m->n_topics, m->Topics, false))
 		return FERRY_ERR__INVALID_ARG;
 
 	/* ThrottleTimeMs: v2+, ignorable. */
@@ -187,15 +167,15 @@ ferry_kafka_list_offsets_resp_encode(struct ferry_wr *w, int16_t ver,
 	ferry_wr_array(w, flex, m->n_topics);
 	for (int32_t i = 0; i < m->n_topics; i++) {
 		const struct ferry_kafka_list_offsets_resp_topic *t = &m->Topics[i];
-		if (t->Name.p == NULL || !lo_arr_ok(t->n_partitions, t->Partitions))
-			return lo_enc_fail(w, start, ovf, FERRY_ERR__INVALID_ARG);
+		if (t->Name.p == NULL || !ferry_msg_arr_ok(t->n_partitions, t->Partitions, false))
+			return ferry_msg_enc_fail(w, start, ovf, FERRY_ERR__INVALID_ARG);
 		ferry_wr_str(w, flex, t->Name);
 		ferry_wr_array(w, flex, t->n_partitions);
 		for (int32_t j = 0; j < t->n_partitions; j++) {
 			const struct ferry_kafka_list_offsets_resp_partition *p = &t->Partitions[j];
 			/* LeaderEpoch (v4+) is not marked ignorable in the spec. */
 			if (ver < 4 && p->LeaderEpoch != -1)
-				return lo_enc_fail(w, start, ovf, FERRY_ERR__INVALID_ARG);
+				return ferry_msg_enc_fail(w, start, ovf, FERRY_ERR__INVALID_ARG);
 			ferry_wr_i32(w, p->PartitionIndex);
 			ferry_wr_i16(w, p->ErrorCode);
 			ferry_wr_i64(w, p->Timestamp);
@@ -221,7 +201,7 @@ ferry_kafka_list_offsets_resp_decode(struct ferry_rd *rd, int16_t ver, struct fe
 
 	memset(m, 0, sizeof(*m));
 	if (!lo_ver_ok(ver))
-		return lo_dec_fail(rd, FERRY_ERR__UNSUPPORTED_VERSION);
+		return ferry_msg_dec_fail(rd, FERRY_ERR__UNSUPPORTED_VERSION);
 
 	if (ver >= 2 && !ferry_rd_i32(rd, &m->ThrottleTimeMs))
 		goto err_parse;
@@ -229,7 +209,7 @@ ferry_kafka_list_offsets_resp_decode(struct ferry_rd *rd, int16_t ver, struct fe
 		goto err_parse;
 	m->Topics = ferry_arena_alloc(a, (size_t)m->n_topics, sizeof(*m->Topics));
 	if (m->Topics == NULL)
-		return lo_dec_fail(rd, FERRY_ERR__NOMEM);
+		return ferry_msg_dec_fail(rd, FERRY_ERR__NOMEM);
 	for (int32_t i = 0; i < m->n_topics; i++) {
 		struct ferry_kafka_list_offsets_resp_topic *t = &m->Topics[i];
 		if (!ferry_rd_str(rd, flex, false, &t->Name))
@@ -239,7 +219,7 @@ ferry_kafka_list_offsets_resp_decode(struct ferry_rd *rd, int16_t ver, struct fe
 		t->Partitions =
 		    ferry_arena_alloc(a, (size_t)t->n_partitions, sizeof(*t->Partitions));
 		if (t->Partitions == NULL)
-			return lo_dec_fail(rd, FERRY_ERR__NOMEM);
+			return ferry_msg_dec_fail(rd, FERRY_ERR__NOMEM);
 		for (int32_t j = 0; j < t->n_partitions; j++) {
 			struct ferry_kafka_list_offsets_resp_partition *p = &t->Partitions[j];
 			p->LeaderEpoch = -1;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ferry/kafka_ctl.h"
+#include "msg_int.h"
 
 static bool
 md_ver_ok(int16_t ver)
@@ -24,54 +25,6 @@ static bool
 md_flex(int16_t ver)
 {
 	return ver >= FERRY_KAFKA_METADATA_VER_FLEX;
-}
-
-/* Encode-time refusal: rewind the writer so no half message is left behind. */
-static int
-md_enc_fail(struct ferry_wr *w, size_t start, bool overflow, int err)
-{
-	w->len = start;
-	w->overflow = overflow;
-	return err;
-}
-
-/* A non-nullable array must have a count >= 0 and storage behind a positive count. */
-static bool
-md_arr_ok(int32_t n, const void *p, bool nullable)
-{
-	if (n < (nullable ? -1 : 0))
-		return false;
-	return n <= 0 || p != NULL;
-}
-
-static void
-md_wr_i32_array(struct ferry_wr *w, bool flex, int32_t n, const int32_t *v)
-{
-	ferry_wr_array(w, flex, n);
-	for (int32_t i = 0; i < n; i++)
-		ferry_wr_i32(w, v[i]);
-}
-
-/* []int32 (ReplicaNodes, IsrNodes, OfflineReplicas): not nullable, 4 bytes per element. */
-static bool
-md_rd_i32_array(struct ferry_rd *rd, bool flex, struct ferry_arena *a, int32_t *n, int32_t **v)
-{
-	if (!ferry_rd_array(rd, flex, false, 4, n))
-		return false;
-	*v = ferry_arena_alloc(a, (size_t)*n, sizeof(**v));
-	if (*v == NULL)
-		return ferry_rd_fail(rd, FERRY_ERR__NOMEM);
-	for (int32_t i = 0; i < *n; i++)
-		if (!ferry_rd_i32(rd, &(*v)[i]))
-			return false;
-	return true;
-}
-
-static int
-md_dec_fail(struct ferry_rd *rd, int err)
-{
-	ferry_rd_fail(rd, err);
-	return rd->err;
 }
 
 /* ---- request ------------------------------------------------------------------------------ */
@@ -105,7 +58,7 @@ ferry_kafka_metadata_req_encode(struct ferry_wr *w, int16_t ver,
 	if (ver < 8 && m->IncludeTopicAuthorizedOperations)
 		return FERRY_ERR__INVALID_ARG;
 	/* Topics: nullable from v1, null = all topics, empty = none. */
-	if (!md_arr_ok(m->n_topics, m->Topics, true))
+	if (!ferry_msg_arr_ok(m->n_topics, m->Topics, true))
 		return FERRY_ERR__INVALID_ARG;
 
 	ferry_wr_array(w, flex, m->n_topics);
@@ -115,7 +68,7 @@ ferry_kafka_metadata_req_encode(struct ferry_wr *w, int16_t ver,
 		if (ver >= 10)
 			ferry_wr_raw(w, t->TopicId, sizeof(t->TopicId));
 		else if (t->Name.p == NULL)
-			return md_enc_fail(w, start, ovf, FERRY_ERR__INVALID_ARG);
+			return ferry_msg_enc_fail(w, start, ovf, FERRY_ERR__INVALID_ARG);
 		ferry_wr_str(w, flex, t->Name);
 		if (flex)
 			ferry_wr_no_tags(w);
@@ -139,7 +92,7 @@ ferry_kafka_metadata_req_decode(struct ferry_rd *rd, int16_t ver, struct ferry_a
 
 	memset(m, 0, sizeof(*m));
 	if (!md_ver_ok(ver))
-		return md_dec_fail(rd, FERRY_ERR__UNSUPPORTED_VERSION);
+		return ferry_msg_dec_fail(rd, FERRY_ERR__UNSUPPORTED_VERSION);
 	/* Defaults of the fields this version may not carry. */
 	m->AllowAutoTopicCreation = true;
 
@@ -148,7 +101,7 @@ ferry_kafka_metadata_req_decode(struct ferry_rd *rd, int16_t ver, struct ferry_a
 	if (m->n_topics >= 0) {
 		m->Topics = ferry_arena_alloc(a, (size_t)m->n_topics, sizeof(*m->Topics));
 		if (m->Topics == NULL)
-			return md_dec_fail(rd, FERRY_ERR__NOMEM);
+			return ferry_msg_dec_fail(rd, FERRY_ERR__NOMEM);
 		memset(m->Topics, 0, (size_t)m->n_topics * sizeof(*m->Topics));
 	}
 	for (int32_t i = 0; i < m->n_topics; i++) {
@@ -229,21 +182,21 @@ md_resp_partition_encode(struct ferry_wr *w, int16_t ver,
 {
 	bool flex = md_flex(ver);
 
-	if (!md_arr_ok(p->n_replica_nodes, p->ReplicaNodes, false) ||
-	    !md_arr_ok(p->n_isr_nodes, p->IsrNodes, false))
+	if (!ferry_msg_arr_ok(p->n_replica_nodes, p->ReplicaNodes, false) ||
+	    !ferry_msg_arr_ok(p->n_isr_nodes, p->IsrNodes, false))
 		return FERRY_ERR__INVALID_ARG;
 	ferry_wr_i16(w, p->ErrorCode);
 	ferry_wr_i32(w, p->PartitionIndex);
 	ferry_wr_i32(w, p->LeaderId);
 	if (ver >= 7)
 		ferry_wr_i32(w, p->LeaderEpoch);
-	md_wr_i32_array(w, flex, p->n_replica_nodes, p->ReplicaNodes);
-	md_wr_i32_array(w, flex, p->n_isr_nodes, p->IsrNodes);
+	ferry_msg_wr_i32_array(w, flex, p->n_replica_nodes, p->ReplicaNodes);
+	ferry_msg_wr_i32_array(w, flex, p->n_isr_nodes, p->IsrNodes);
 	/* OfflineReplicas is ignorable: dropped before v5. */
 	if (ver >= 5) {
-		if (!md_arr_ok(p->n_offline_replicas, p->OfflineReplicas, false))
+		if (!ferry_msg_arr_ok(p->n_offline_replicas, p->OfflineReplicas, false))
 			return FERRY_ERR__INVALID_ARG;
-		md_wr_i32_array(w, flex, p->n_offline_replicas, p->OfflineReplicas);
+		ferry_msg_wr_i32_array(w, flex, p->n_offline_replicas, p->OfflineReplicas);
 	}
 	if (flex)
 		ferry_wr_no_tags(w);
@@ -262,7 +215,7 @@ md_resp_topic_encode(struct ferry_wr *w, int16_t ver,
 		return FERRY_ERR__INVALID_ARG;
 	if (ver < 8 && t->TopicAuthorizedOperations != FERRY_KAFKA_AUTHORIZED_OPS_UNKNOWN)
 		return FERRY_ERR__INVALID_ARG;
-	if (!md_arr_ok(t->n_partitions, t->Partitions, false))
+	if (!ferry_msg_arr_ok(t->n_partitions, t->Partitions, false))
 		return FERRY_ERR__INVALID_ARG;
 	ferry_wr_i16(w, t->ErrorCode);
 	ferry_wr_str(w, flex, t->Name);
@@ -299,8 +252,8 @@ ferry_kafka_metadata_resp_encode(struct ferry_wr *w, int16_t ver,
 	if ((ver < 8 || ver > 10) &&
 	    m->ClusterAuthorizedOperations != FERRY_KAFKA_AUTHORIZED_OPS_UNKNOWN)
 		return FERRY_ERR__INVALID_ARG;
-	if (!md_arr_ok(m->n_brokers, m->Brokers, false) ||
-	    !md_arr_ok(m->n_topics, m->Topics, false))
+	if (!ferry_msg_arr_ok(m->n_brokers, m->Brokers, false) ||
+	    !ferry_msg_arr_ok(m->n_topics, m->Topics, false))
 		return FERRY_ERR__INVALID_ARG;
 
 	if (ver >= 3)
@@ -309,7 +262,7 @@ ferry_kafka_metadata_resp_encode(struct ferry_wr *w, int16_t ver,
 	for (int32_t i = 0; i < m->n_brokers; i++) {
 		const struct ferry_kafka_metadata_resp_broker *b = &m->Brokers[i];
 		if (b->Host.p == NULL)
-			return md_enc_fail(w, start, ovf, FERRY_ERR__INVALID_ARG);
+			return ferry_msg_enc_fail(w, start, ovf, FERRY_ERR__INVALID_ARG);
 		ferry_wr_i32(w, b->NodeId);
 		ferry_wr_str(w, flex, b->Host);
 		ferry_wr_i32(w, b->Port);
@@ -324,7 +277,7 @@ ferry_kafka_metadata_resp_encode(struct ferry_wr *w, int16_t ver,
 	for (int32_t i = 0; i < m->n_topics; i++) {
 		err = md_resp_topic_encode(w, ver, &m->Topics[i]);
 		if (err)
-			return md_enc_fail(w, start, ovf, err);
+			return ferry_msg_enc_fail(w, start, ovf, err);
 	}
 	if (ver >= 8 && ver <= 10)
 		ferry_wr_i32(w, m->ClusterAuthorizedOperations);
@@ -345,11 +298,11 @@ md_resp_partition_decode(struct ferry_rd *rd, int16_t ver, struct ferry_arena *a
 		return false;
 	if (ver >= 7 && !ferry_rd_i32(rd, &p->LeaderEpoch))
 		return false;
-	if (!md_rd_i32_array(rd, flex, a, &p->n_replica_nodes, &p->ReplicaNodes))
+	if (!ferry_msg_rd_i32_array(rd, flex, a, &p->n_replica_nodes, &p->ReplicaNodes))
 		return false;
-	if (!md_rd_i32_array(rd, flex, a, &p->n_isr_nodes, &p->IsrNodes))
+	if (!ferry_msg_rd_i32_array(rd, flex, a, &p->n_isr_nodes, &p->IsrNodes))
 		return false;
-	if (ver >= 5 && !md_rd_i32_array(rd, flex, a, &p->n_offline_replicas, &p->OfflineReplicas))
+	if (ver >= 5 && !ferry_msg_rd_i32_array(rd, flex, a, &p->n_offline_replicas, &p->OfflineReplicas))
 		return false;
 	if (flex && !ferry_rd_tags(rd, NULL, NULL))
 		return false;
@@ -395,7 +348,7 @@ ferry_kafka_metadata_resp_decode(struct ferry_rd *rd, int16_t ver, struct ferry_
 
 	memset(m, 0, sizeof(*m));
 	if (!md_ver_ok(ver))
-		return md_dec_fail(rd, FERRY_ERR__UNSUPPORTED_VERSION);
+		return ferry_msg_dec_fail(rd, FERRY_ERR__UNSUPPORTED_VERSION);
 	m->ControllerId = -1;
 	m->ClusterAuthorizedOperations = FERRY_KAFKA_AUTHORIZED_OPS_UNKNOWN;
 
@@ -405,7 +358,7 @@ ferry_kafka_metadata_resp_decode(struct ferry_rd *rd, int16_t ver, struct ferry_
 		goto err_parse;
 	m->Brokers = ferry_arena_alloc(a, (size_t)m->n_brokers, sizeof(*m->Brokers));
 	if (m->Brokers == NULL)
-		return md_dec_fail(rd, FERRY_ERR__NOMEM);
+		return ferry_msg_dec_fail(rd, FERRY_ERR__NOMEM);
 	for (int32_t i = 0; i < m->n_brokers; i++) {
 		struct ferry_kafka_metadata_resp_broker *b = &m->Brokers[i];
 		if (!ferry_rd_i32(rd, &b->NodeId))
@@ -427,7 +380,7 @@ ferry_kafka_metadata_resp_decode(struct ferry_rd *rd, int16_t ver, struct ferry_
 		goto err_parse;
 	m->Topics = ferry_arena_alloc(a, (size_t)m->n_topics, sizeof(*m->Topics));
 	if (m->Topics == NULL)
-		return md_dec_fail(rd, FERRY_ERR__NOMEM);
+		return ferry_msg_dec_fail(rd, FERRY_ERR__NOMEM);
 	memset(m->Topics, 0, (size_t)m->n_topics * sizeof(*m->Topics));
 	for (int32_t i = 0; i < m->n_topics; i++)
 		if (!md_resp_topic_decode(rd, ver, a, &m->Topics[i]))

@@ -8,6 +8,7 @@
  * Spec: Produce{Request,Response}.json; kafka-wire-facts.md §2.3-2.4, §7.5.
  */
 #include "ferry/kafka.h"
+#include "msg_int.h"
 
 #define PRODUCE_MIN 3
 #define PRODUCE_MAX 9
@@ -40,7 +41,7 @@ ferry_kafka_produce_req_encode(struct ferry_wr *w, int16_t ver,
 	}
 	if (flex)
 		ferry_wr_no_tags(w);
-	return w->overflow ? FERRY_ERR__NOSPACE : 0;
+	return ferry_msg_enc_end(w);
 }
 
 int
@@ -132,7 +133,7 @@ ferry_kafka_produce_resp_encode(struct ferry_wr *w, int16_t ver,
 	ferry_wr_i32(w, m->ThrottleTimeMs);
 	if (flex)
 		ferry_wr_no_tags(w);
-	return w->overflow ? FERRY_ERR__NOSPACE : 0;
+	return ferry_msg_enc_end(w);
 }
 
 int

@@ -15,33 +15,7 @@
 #include <string.h>
 
 #include "ferry/kafka_ctl.h"
-
-static int
-txn_enc_fail(struct ferry_wr *w, size_t start, bool overflow, int err)
-{
-	w->len = start;
-	w->overflow = overflow;
-	return err;
-}
-
-static int
-txn_dec_fail(struct ferry_rd *rd, int err)
-{
-	ferry_rd_fail(rd, err);
-	return rd->err;
-}
-
-static bool
-txn_arr_ok(int32_t n, const void *p)
-{
-	return n >= 0 && (n == 0 || p != NULL);
-}
-
-static int
-txn_enc_end(const struct ferry_wr *w)
-{
-	return w->overflow ? FERRY_ERR__NOSPACE : 0;
-}
+#include "msg_int.h"
 
 /* ---- InitProducerId (22) ------------------------------------------------------------------ */
 
@@ -77,7 +51,7 @@ ferry_kafka_init_producer_id_req_encode(struct ferry_wr *w, int16_t ver,
 	}
 	if (flex)
 		ferry_wr_no_tags(w);
-	return txn_enc_end(w);
+	return ferry_msg_enc_end(w);
 }
 
 int
@@ -89,7 +63,7 @@ ferry_kafka_init_producer_id_req_decode(struct ferry_rd *rd, int16_t ver, struct
 	(void)a; /* no arrays */
 	memset(m, 0, sizeof(*m));
 	if (!ipid_ver_ok(ver))
-		return txn_dec_fail(rd, FERRY_ERR__UNSUPPORTED_VERSION);
+		return ferry_msg_dec_fail(rd, FERRY_ERR__UNSUPPORTED_VERSION);
 	m->ProducerId = -1;
 	m->ProducerEpoch = -1;
 
@@ -123,7 +97,7 @@ ferry_kafka_init_producer_id_resp_encode(struct ferry_wr *w, int16_t ver,
 	ferry_wr_i16(w, m->ProducerEpoch);
 	if (flex)
 		ferry_wr_no_tags(w);
-	return txn_enc_end(w);
+	return ferry_msg_enc_end(w);
 }
 
 int
@@ -135,7 +109,7 @@ ferry_kafka_init_producer_id_resp_decode(struct ferry_rd *rd, int16_t ver, struc
 	(void)a;
 	memset(m, 0, sizeof(*m));
 	if (!ipid_ver_ok(ver))
-		return txn_dec_fail(rd, FERRY_ERR__UNSUPPORTED_VERSION);
+		return ferry_msg_dec_fail(rd, FERRY_ERR__UNSUPPORTED_VERSION);
 
 	if (!ferry_rd_i32(rd, &m->ThrottleTimeMs))
 		goto err_parse;
@@ -185,7 +159,7 @@ ferry_kafka_add_partitions_to_txn_req_encode(struct ferry_wr *w, int16_t ver,
 
 	if (!apt_ver_ok(ver))
 		return FERRY_ERR__UNSUPPORTED_VERSION;
-	if (m->TransactionalId.p == NULL || !txn_arr_ok(m->n_topics, m->Topics))
+	if (m->TransactionalId.p == NULL || !ferry_msg_arr_ok(m->n_topics, m->Topics, false))
 		return FERRY_ERR__INVALID_ARG;
 
 	ferry_wr_str(w, flex, m->TransactionalId);
@@ -194,19 +168,17 @@ ferry_kafka_add_partitions_to_txn_req_encode(struct ferry_wr *w, int16_t ver,
 	ferry_wr_array(w, flex, m->n_topics);
 	for (int32_t i = 0; i < m->n_topics; i++) {
 		const struct ferry_kafka_add_partitions_to_txn_topic *t = &m->Topics[i];
-		if (t->Name.p == NULL || !txn_arr_ok(t->n_partitions, t->Partitions))
-			return txn_enc_fail(w, start, ovf, FERRY_ERR__INVALID_ARG);
+		if (t->Name.p == NULL || !ferry_msg_arr_ok(t->n_partitions, t->Partitions, false))
+			return ferry_msg_enc_fail(w, start, ovf, FERRY_ERR__INVALID_ARG);
 		ferry_wr_str(w, flex, t->Name);
 		/* Partitions is []int32: the elements are not structs, so no tag sections. */
-		ferry_wr_array(w, flex, t->n_partitions);
-		for (int32_t j = 0; j < t->n_partitions; j++)
-			ferry_wr_i32(w, t->Partitions[j]);
+		ferry_msg_wr_i32_array(w, flex, t->n_partitions, t->Partitions);
 		if (flex)
 			ferry_wr_no_tags(w);
 	}
 	if (flex)
 		ferry_wr_no_tags(w);
-	return txn_enc_end(w);
+	return ferry_msg_enc_end(w);
 }
 
 int
@@ -218,7 +190,7 @@ ferry_kafka_add_partitions_to_txn_req_decode(struct ferry_rd *rd, int16_t ver,
 
 	memset(m, 0, sizeof(*m));
 	if (!apt_ver_ok(ver))
-		return txn_dec_fail(rd, FERRY_ERR__UNSUPPORTED_VERSION);
+		return ferry_msg_dec_fail(rd, FERRY_ERR__UNSUPPORTED_VERSION);
 
 	if (!ferry_rd_str(rd, flex, false, &m->TransactionalId))
 		goto err_parse;
@@ -230,20 +202,13 @@ ferry_kafka_add_partitions_to_txn_req_decode(struct ferry_rd *rd, int16_t ver,
 		goto err_parse;
 	m->Topics = ferry_arena_alloc(a, (size_t)m->n_topics, sizeof(*m->Topics));
 	if (m->Topics == NULL)
-		return txn_dec_fail(rd, FERRY_ERR__NOMEM);
+		return ferry_msg_dec_fail(rd, FERRY_ERR__NOMEM);
 	for (int32_t i = 0; i < m->n_topics; i++) {
 		struct ferry_kafka_add_partitions_to_txn_topic *t = &m->Topics[i];
 		if (!ferry_rd_str(rd, flex, false, &t->Name))
 			goto err_parse;
-		if (!ferry_rd_array(rd, flex, false, 4, &t->n_partitions))
+		if (!ferry_msg_rd_i32_array(rd, flex, a, &t->n_partitions, &t->Partitions))
 			goto err_parse;
-		t->Partitions =
-		    ferry_arena_alloc(a, (size_t)t->n_partitions, sizeof(*t->Partitions));
-		if (t->Partitions == NULL)
-			return txn_dec_fail(rd, FERRY_ERR__NOMEM);
-		for (int32_t j = 0; j < t->n_partitions; j++)
-			if (!ferry_rd_i32(rd, &t->Partitions[j]))
-				goto err_parse;
 		if (flex && !ferry_rd_tags(rd, NULL, NULL))
 			goto err_parse;
 	}
@@ -265,15 +230,15 @@ ferry_kafka_add_partitions_to_txn_resp_encode(
 
 	if (!apt_ver_ok(ver))
 		return FERRY_ERR__UNSUPPORTED_VERSION;
-	if (!txn_arr_ok(m->n_results, m->Results))
+	if (!ferry_msg_arr_ok(m->n_results, m->Results, false))
 		return FERRY_ERR__INVALID_ARG;
 
 	ferry_wr_i32(w, m->ThrottleTimeMs);
 	ferry_wr_array(w, flex, m->n_results);
 	for (int32_t i = 0; i < m->n_results; i++) {
 		const struct ferry_kafka_add_partitions_to_txn_topic_result *t = &m->Results[i];
-		if (t->Name.p == NULL || !txn_arr_ok(t->n_results, t->Results))
-			return txn_enc_fail(w, start, ovf, FERRY_ERR__INVALID_ARG);
+		if (t->Name.p == NULL || !ferry_msg_arr_ok(t->n_results, t->Results, false))
+			return ferry_msg_enc_fail(w, start, ovf, FERRY_ERR__INVALID_ARG);
 		ferry_wr_str(w, flex, t->Name);
 		ferry_wr_array(w, flex, t->n_results);
 		for (int32_t j = 0; j < t->n_results; j++) {
@@ -287,7 +252,7 @@ ferry_kafka_add_partitions_to_txn_resp_encode(
 	}
 	if (flex)
 		ferry_wr_no_tags(w);
-	return txn_enc_end(w);
+	return ferry_msg_enc_end(w);
 }
 
 int
@@ -301,7 +266,7 @@ ferry_kafka_add_partitions_to_txn_resp_decode(struct ferry_rd *rd, int16_t ver,
 
 	memset(m, 0, sizeof(*m));
 	if (!apt_ver_ok(ver))
-		return txn_dec_fail(rd, FERRY_ERR__UNSUPPORTED_VERSION);
+		return ferry_msg_dec_fail(rd, FERRY_ERR__UNSUPPORTED_VERSION);
 
 	if (!ferry_rd_i32(rd, &m->ThrottleTimeMs))
 		goto err_parse;
@@ -309,7 +274,7 @@ ferry_kafka_add_partitions_to_txn_resp_decode(struct ferry_rd *rd, int16_t ver,
 		goto err_parse;
 	m->Results = ferry_arena_alloc(a, (size_t)m->n_results, sizeof(*m->Results));
 	if (m->Results == NULL)
-		return txn_dec_fail(rd, FERRY_ERR__NOMEM);
+		return ferry_msg_dec_fail(rd, FERRY_ERR__NOMEM);
 	for (int32_t i = 0; i < m->n_results; i++) {
 		struct ferry_kafka_add_partitions_to_txn_topic_result *t = &m->Results[i];
 		if (!ferry_rd_str(rd, flex, false, &t->Name))
@@ -318,7 +283,7 @@ ferry_kafka_add_partitions_to_txn_resp_decode(struct ferry_rd *rd, int16_t ver,
 			goto err_parse;
 		t->Results = ferry_arena_alloc(a, (size_t)t->n_results, sizeof(*t->Results));
 		if (t->Results == NULL)
-			return txn_dec_fail(rd, FERRY_ERR__NOMEM);
+			return ferry_msg_dec_fail(rd, FERRY_ERR__NOMEM);
 		for (int32_t j = 0; j < t->n_results; j++) {
 			if (!ferry_rd_i32(rd, &t->Results[j].PartitionIndex))
 				goto err_parse;
@@ -368,7 +333,7 @@ ferry_kafka_end_txn_req_encode(struct ferry_wr *w, int16_t ver,
 	ferry_wr_bool(w, m->Committed);
 	if (flex)
 		ferry_wr_no_tags(w);
-	return txn_enc_end(w);
+	return ferry_msg_enc_end(w);
 }
 
 int
@@ -380,7 +345,7 @@ ferry_kafka_end_txn_req_decode(struct ferry_rd *rd, int16_t ver, struct ferry_ar
 	(void)a;
 	memset(m, 0, sizeof(*m));
 	if (!etx_ver_ok(ver))
-		return txn_dec_fail(rd, FERRY_ERR__UNSUPPORTED_VERSION);
+		return ferry_msg_dec_fail(rd, FERRY_ERR__UNSUPPORTED_VERSION);
 
 	if (!ferry_rd_str(rd, flex, false, &m->TransactionalId))
 		goto err_parse;
@@ -410,7 +375,7 @@ ferry_kafka_end_txn_resp_encode(struct ferry_wr *w, int16_t ver,
 	ferry_wr_i16(w, m->ErrorCode);
 	if (flex)
 		ferry_wr_no_tags(w);
-	return txn_enc_end(w);
+	return ferry_msg_enc_end(w);
 }
 
 int
@@ -422,7 +387,7 @@ ferry_kafka_end_txn_resp_decode(struct ferry_rd *rd, int16_t ver, struct ferry_a
 	(void)a;
 	memset(m, 0, sizeof(*m));
 	if (!etx_ver_ok(ver))
-		return txn_dec_fail(rd, FERRY_ERR__UNSUPPORTED_VERSION);
+		return ferry_msg_dec_fail(rd, FERRY_ERR__UNSUPPORTED_VERSION);
 
 	if (!ferry_rd_i32(rd, &m->ThrottleTimeMs))
 		goto err_parse;
