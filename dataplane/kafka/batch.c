@@ -211,6 +211,143 @@ rec_walk_headers(struct ferry_rd *rd, int32_t count)
 	return true;
 }
 
+/*
+ * Fast path for one record: unchecked varint decoding through a local cursor. It reads
+ * at most 10 bytes from any position before the end of the record body, so it runs only
+ * when at least 10 bytes of the span follow the body (every record but the last of a
+ * batch). It only ever succeeds: on anything unusual it returns false having changed
+ * nothing, and the careful path below parses the record again and reports the exact error.
+ */
+static inline bool
+fast_uvarint(const uint8_t **pp, uint32_t *v)
+{
+	const uint8_t *p = *pp;
+	uint32_t b, val;
+
+	b = *p++;
+	val = b & 0x7f;
+	if (b & 0x80) {
+		b = *p++;
+		val |= (b & 0x7f) << 7;
+		if (b & 0x80) {
+			b = *p++;
+			val |= (b & 0x7f) << 14;
+			if (b & 0x80) {
+				b = *p++;
+				val |= (b & 0x7f) << 21;
+				if (b & 0x80) {
+					b = *p++;
+					if (b & 0xf0)
+						return false;
+					val |= b << 28;
+				}
+			}
+		}
+	}
+	*pp = p;
+	*v = val;
+	return true;
+}
+
+static inline bool
+fast_varint(const uint8_t **pp, int32_t *v)
+{
+	uint32_t u;
+
+	if (!fast_uvarint(pp, &u))
+		return false;
+	*v = (int32_t)((u >> 1) ^ (~(u & 1) + 1));
+	return true;
+}
+
+static inline bool
+fast_varlong(const uint8_t **pp, int64_t *v)
+{
+	const uint8_t *p = *pp;
+	uint64_t b = *p++, val = b & 0x7f;
+
+	/* Timestamp deltas inside a batch are small: one or two bytes is the common case. */
+	if (b & 0x80) {
+		b = *p++;
+		val |= (b & 0x7f) << 7;
+		if (b & 0x80) {
+			for (unsigned i = 2; i < 10; i++) {
+				b = *p++;
+				if (i == 9 && (b & 0xfe))
+					return false;
+				val |= (b & 0x7f) << (7 * i);
+				if (!(b & 0x80))
+					goto done;
+			}
+			return false;
+		}
+	}
+done:
+	*pp = p;
+	*v = (int64_t)((val >> 1) ^ (~(val & 1) + 1));
+	return true;
+}
+
+/* A VARINT-length byte field that must end by 'end': -1 = null if allowed. */
+static inline bool
+fast_varbytes(const uint8_t **pp, const uint8_t *end, bool nullable, struct ferry_span *s)
+{
+	int32_t n;
+
+	if (!fast_varint(pp, &n))
+		return false;
+	if (n == -1 && nullable) {
+		s->p = NULL;
+		s->len = 0;
+		return true;
+	}
+	if (n < 0 || *pp > end || (size_t)n > (size_t)(end - *pp))
+		return false;
+	s->p = *pp;
+	s->len = (size_t)n;
+	*pp += n;
+	return true;
+}
+
+static inline bool
+rec_next_fast(struct ferry_rd *rd, struct ferry_kafka_record *r)
+{
+	const uint8_t *p = rd->p + rd->off, *lim = rd->p + rd->len, *body, *end;
+	int32_t hcount;
+
+	if (lim - p < 10 || !fast_varint(&p, &r->Length) || r->Length < 0 ||
+	    (size_t)r->Length > (size_t)(lim - p) || (size_t)(lim - p) - (size_t)r->Length < 10)
+		return false;
+	body = p;
+	end = body + r->Length;
+	if (r->Length < 1)
+		return false;
+	r->Attributes = (int8_t)*p++;
+	/* Keep p <= end before every varint read: each reads at most 10 bytes, and
+	 * at least 10 bytes of the span follow 'end', so no read leaves the span. */
+	if (!fast_varlong(&p, &r->TimestampDelta) || p > end)
+		return false;
+	if (!fast_varint(&p, &r->OffsetDelta) || p > end)
+		return false;
+	if (!fast_varbytes(&p, end, true, &r->Key) || !fast_varbytes(&p, end, true, &r->Value))
+		return false;
+	if (!fast_varint(&p, &hcount) || p > end || hcount < 0 ||
+	    (uint64_t)hcount * 2 > (uint64_t)(end - p))
+		return false;
+	const uint8_t *hstart = p;
+	for (int32_t i = 0; i < hcount; i++) {
+		struct ferry_span k, v;
+		if (!fast_varbytes(&p, end, false, &k) || !fast_varbytes(&p, end, true, &v))
+			return false;
+	}
+	if (p != end)
+		return false;
+	r->HeadersCount = hcount;
+	r->Headers = ferry_span_make(hstart, (size_t)(end - hstart));
+	rd->off = (size_t)(end - rd->p);
+	return true;
+}
+
 int
 ferry_kafka_rec_next(struct ferry_kafka_rec_iter *it, struct ferry_kafka_record *r)
 {
@@ -229,6 +366,11 @@ ferry_kafka_rec_next(struct ferry_kafka_rec_iter *it, struct ferry_kafka_record 
 	if (ferry_rd_left(rd) == 0) {
 		ferry_rd_fail(rd, FERRY_ERR__BAD_COUNT); /* fewer records than RecordsCount */
 		return rd->err;
+	}
+
+	if (rec_next_fast(rd, r)) {
+		it->index++;
+		return 1;
 	}
 
 	size_t start = rd->off;
