@@ -88,6 +88,10 @@ ferry_kafka_batch_validate(const struct ferry_kafka_batch *b)
 	 * must span at least the records present (compaction leaves gaps). */
 	if (h->RecordsCount < 0 || h->LastOffsetDelta < 0)
 		return FERRY_ERR__BAD_COUNT;
+	/* Offsets are never negative, and the last one must be representable: a
+	 * consumer's next fetch position is built from it. */
+	if (h->BaseOffset < 0 || h->BaseOffset > INT64_MAX - 1 - h->LastOffsetDelta)
+		return FERRY_ERR__BAD_OFFSET;
 	if (h->RecordsCount > 0 && h->LastOffsetDelta < h->RecordsCount - 1)
 		return FERRY_ERR__BAD_COUNT;
 	/* Every record needs at least 7 bytes uncompressed (length, attributes,
@@ -540,6 +544,15 @@ record_write(struct ferry_wr *w, const struct ferry_kafka_record_in *r, int64_t 
 	}
 }
 
+/* TimestampDelta: wraps like Java's long arithmetic, so rebuilding records whose
+ * timestamps lie more than 2^63 apart (any int64 can arrive in a fetched batch)
+ * writes the same bytes instead of overflowing. */
+static int64_t
+ts_delta(int64_t ts, int64_t base)
+{
+	return (int64_t)((uint64_t)ts - (uint64_t)base);
+}
+
 int
 ferry_kafka_batch_build(struct ferry_wr *w, const struct ferry_kafka_batch_args *a,
 			const struct ferry_kafka_record_in *recs, size_t n,
@@ -565,14 +578,14 @@ ferry_kafka_batch_build(struct ferry_wr *w, const struct ferry_kafka_batch_args 
 
 	if (codec == FERRY_CODEC_NONE) {
 		for (size_t i = 0; i < n; i++)
-			record_write(w, &recs[i], recs[i].Timestamp - base_ts, (int32_t)i);
+			record_write(w, &recs[i], ts_delta(recs[i].Timestamp, base_ts), (int32_t)i);
 		if (w->overflow)
 			return FERRY_ERR__NOSPACE;
 	} else {
 		struct ferry_wr sw;
 		ferry_wr_init(&sw, scratch, scratch_cap);
 		for (size_t i = 0; i < n; i++)
-			record_write(&sw, &recs[i], recs[i].Timestamp - base_ts, (int32_t)i);
+			record_write(&sw, &recs[i], ts_delta(recs[i].Timestamp, base_ts), (int32_t)i);
 		if (sw.overflow)
 			return FERRY_ERR__NOSPACE;
 		size_t clen;

@@ -50,7 +50,8 @@ struct ferry_span {
 	_(TRAILING, "unexpected bytes after the end of the message")                               \
 	_(NULL_FIELD, "null where the protocol forbids null")                                      \
 	_(INVALID_ARG, "invalid argument")                                                         \
-	_(CORRELATION, "response correlation id does not match the request")
+	_(CORRELATION, "response correlation id does not match the request")                      \
+	_(BAD_OFFSET, "record batch offsets out of range (negative or overflowing)")
 
 #define FERRY_FOREACH_KAFKA_ERR(_)                                                                 \
 	_(UNKNOWN_SERVER_ERROR, -1)                                                                \

@@ -169,7 +169,8 @@ int ferry_kafka_produce_resp_decode(struct ferry_rd *rd, int16_t ver, struct fer
 int ferry_kafka_batch_parse(struct ferry_span in, struct ferry_kafka_batch *b, size_t *consumed);
 
 /**
- * Full validation of a parsed batch: CRC32C over bytes 21..end, RecordsCount
+ * Full validation of a parsed batch: CRC32C over bytes 21..end, BaseOffset >= 0
+ * and BaseOffset + LastOffsetDelta + 1 within int64 (FERRY_ERR__BAD_OFFSET), RecordsCount
  * >= 0, LastOffsetDelta >= RecordsCount - 1 (compaction may leave gaps; a
  * producer batch has equality, see ferry_kafka_batch_check_produce), control
  * batch shape. Does not decompress.
@@ -197,10 +198,12 @@ ferry_kafka_batch_is_transactional(const struct ferry_kafka_batch_hdr *h)
 	return (h->Attributes & FERRY_KAFKA_ATTR_TRANSACTIONAL) != 0;
 }
 
+/** BaseOffset + LastOffsetDelta. Wraps instead of overflowing (Java's arithmetic) on a
+ *  header that ferry_kafka_batch_validate() would refuse as FERRY_ERR__BAD_OFFSET. */
 static inline int64_t
 ferry_kafka_batch_last_offset(const struct ferry_kafka_batch_hdr *h)
 {
-	return h->BaseOffset + h->LastOffsetDelta;
+	return (int64_t)((uint64_t)h->BaseOffset + (uint64_t)(int64_t)h->LastOffsetDelta);
 }
 
 /** Walk the batches of a Records blob (Fetch response). */

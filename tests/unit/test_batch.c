@@ -249,6 +249,21 @@ test_counts(void **state)
 	set_count(buf, n, -1, 0);
 	assert_int_equal(ferry_kafka_batch_parse(ferry_span_make(buf, n), &b, &used), 0);
 	assert_int_equal(ferry_kafka_batch_validate(&b), FERRY_ERR__BAD_COUNT);
+
+	/* offsets: negative base, or a last offset past INT64_MAX (fuzzer finding) */
+	set_count(buf, n, 1, 0);
+	ferry_put_be64(buf, (uint64_t)INT64_MIN);
+	assert_int_equal(ferry_kafka_batch_parse(ferry_span_make(buf, n), &b, &used), 0);
+	assert_int_equal(ferry_kafka_batch_validate(&b), FERRY_ERR__BAD_OFFSET);
+	assert_true(ferry_kafka_batch_last_offset(&b.hdr) == INT64_MIN); /* no UB */
+	set_count(buf, n, 1, 5);
+	ferry_put_be64(buf, (uint64_t)(INT64_MAX - 5));
+	assert_int_equal(ferry_kafka_batch_parse(ferry_span_make(buf, n), &b, &used), 0);
+	assert_int_equal(ferry_kafka_batch_validate(&b), FERRY_ERR__BAD_OFFSET);
+	ferry_put_be64(buf, (uint64_t)(INT64_MAX - 6));
+	assert_int_equal(ferry_kafka_batch_parse(ferry_span_make(buf, n), &b, &used), 0);
+	assert_int_equal(ferry_kafka_batch_validate(&b), 0);
+	ferry_put_be64(buf, 0);
 }
 
 static int
