@@ -8,6 +8,7 @@
  */
 #include "ferry/kafka.h"
 #include "ferry/kafka_ctl.h"
+#include "ferry/kafka_group.h"
 
 /* Adapters from the typed body codecs to the table's generic signatures
  * (calling through a mismatched function pointer type would be undefined). */
@@ -33,6 +34,9 @@ FERRY_API_ADAPT(produce)
 FERRY_API_ADAPT(fetch)
 FERRY_API_ADAPT(list_offsets)
 FERRY_API_ADAPT(metadata)
+FERRY_API_ADAPT(offset_commit)
+FERRY_API_ADAPT(offset_fetch)
+FERRY_API_ADAPT(find_coordinator)
 FERRY_API_ADAPT(api_versions)
 FERRY_API_ADAPT(init_producer_id)
 FERRY_API_ADAPT(add_partitions_to_txn)
@@ -58,6 +62,15 @@ static const struct ferry_kafka_api_info ferry_kafka_apis[] = {
 			FERRY_KAFKA_LIST_OFFSETS_VER_FLEX),
 	FERRY_API_ENTRY(FERRY_KAFKA_METADATA, "Metadata", metadata, FERRY_KAFKA_METADATA_VER_MIN,
 			FERRY_KAFKA_METADATA_VER_MAX, FERRY_KAFKA_METADATA_VER_FLEX),
+	FERRY_API_ENTRY(FERRY_KAFKA_OFFSET_COMMIT, "OffsetCommit", offset_commit,
+			FERRY_KAFKA_OFFSET_COMMIT_VER_MIN, FERRY_KAFKA_OFFSET_COMMIT_VER_MAX,
+			FERRY_KAFKA_OFFSET_COMMIT_VER_FLEX),
+	FERRY_API_ENTRY(FERRY_KAFKA_OFFSET_FETCH, "OffsetFetch", offset_fetch,
+			FERRY_KAFKA_OFFSET_FETCH_VER_MIN, FERRY_KAFKA_OFFSET_FETCH_VER_MAX,
+			FERRY_KAFKA_OFFSET_FETCH_VER_FLEX),
+	FERRY_API_ENTRY(FERRY_KAFKA_FIND_COORDINATOR, "FindCoordinator", find_coordinator,
+			FERRY_KAFKA_FIND_COORDINATOR_VER_MIN, FERRY_KAFKA_FIND_COORDINATOR_VER_MAX,
+			FERRY_KAFKA_FIND_COORDINATOR_VER_FLEX),
 	FERRY_API_ENTRY(FERRY_KAFKA_API_VERSIONS, "ApiVersions", api_versions, 0, 3, 3),
 	FERRY_API_ENTRY(FERRY_KAFKA_INIT_PRODUCER_ID, "InitProducerId", init_producer_id,
 			FERRY_KAFKA_INIT_PRODUCER_ID_VER_MIN, FERRY_KAFKA_INIT_PRODUCER_ID_VER_MAX,
@@ -93,7 +106,6 @@ ferry_kafka_api_name(int16_t api_key)
 {
 	/* Names of APIs ferry logs but does not implement (seen in ApiVersions answers). */
 	static const char *const other[] = {
-		[8] = "OffsetCommit",	   [9] = "OffsetFetch",	     [10] = "FindCoordinator",
 		[11] = "JoinGroup",	   [12] = "Heartbeat",	     [13] = "LeaveGroup",
 		[14] = "SyncGroup",	   [15] = "DescribeGroups",  [16] = "ListGroups",
 		[17] = "SaslHandshake",	   [19] = "CreateTopics",    [20] = "DeleteTopics",

@@ -3,7 +3,8 @@
  * RecordBatch v2 and records, and the request/response bodies of the APIs on
  * ferry's data path (ApiVersions, Fetch, Produce). The control-side APIs
  * (Metadata, ListOffsets, InitProducerId, AddPartitionsToTxn, EndTxn) are in
- * ferry/kafka_ctl-t.h.
+ * ferry/kafka_ctl-t.h, the group coordinator APIs (FindCoordinator,
+ * OffsetCommit, OffsetFetch) in ferry/kafka_group-t.h.
  *
  * Types only. Field names keep the Kafka spec's CamelCase names so they can be
  * grepped against the message JSON files (librdkafka habit, STYLE rule 3).
@@ -22,6 +23,9 @@ enum ferry_kafka_api {
 	FERRY_KAFKA_FETCH = 1,
 	FERRY_KAFKA_LIST_OFFSETS = 2,
 	FERRY_KAFKA_METADATA = 3,
+	FERRY_KAFKA_OFFSET_COMMIT = 8,
+	FERRY_KAFKA_OFFSET_FETCH = 9,
+	FERRY_KAFKA_FIND_COORDINATOR = 10,
 	FERRY_KAFKA_API_VERSIONS = 18,
 	FERRY_KAFKA_INIT_PRODUCER_ID = 22,
 	FERRY_KAFKA_ADD_PARTITIONS_TO_TXN = 24,
