@@ -38,6 +38,8 @@ usage(FILE *f)
 		"                produce stdin lines (key<TAB>value, or value) as one batch\n"
 		"  decode        FILE                         decode a file of raw record batches\n"
 		"  mock          [--brokers N] [--topic T[:PARTS]]...  run a librdkafka mock cluster\n"
+		"  rules check   FILE | --pack NAME           compile a policy rules file, print its\n"
+		"                rules and database sizes; errors as FILE:LINE\n"
 		"\n"
 		"Exit status: 0 success, 1 failure, 2 usage error.\n");
 }
@@ -529,6 +531,7 @@ main(int argc, char **argv)
 		{ "demo", ferryctl_demo },	{ "fetch", ferryctl_fetch },
 		{ "produce", ferryctl_produce }, { "decode", ferryctl_decode },
 		{ "mock", ferryctl_mock },	{ "api-versions", ferryctl_api_versions },
+		{ "rules", ferryctl_rules },
 	};
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(argv[1], cmds[i].name) == 0)

@@ -11,5 +11,7 @@ int ferryctl_produce(int argc, char **argv);
 int ferryctl_decode(int argc, char **argv);
 int ferryctl_mock(int argc, char **argv);
 int ferryctl_api_versions(int argc, char **argv);
+/* rules_cmd.c (or rules_cmd_none.c when built without libyaml/Hyperscan) */
+int ferryctl_rules(int argc, char **argv);
 
 #endif

@@ -1,0 +1,155 @@
+/*
+ * ferry/policy-t.h - types of the data-residency policy engine: actions, where to look,
+ * validators, compiled record rules, per-topic decisions and the compiled snapshot the
+ * control plane hands to the dataplane.
+ *
+ * Types only (HAProxy "-t.h" rule): functions live in ferry/policy.h. Pure C11, no
+ * third-party headers. Every struct here is flat and fixed-size except the snapshot,
+ * which owns its arrays; a worker reads them, never writes them.
+ *
+ * Who owns what: control/policy_compile.c builds a struct ferry_policy_snapshot (heap) from
+ * a rules file; the dataplane deserialises its Hyperscan databases and reads its rule array
+ * for as long as the snapshot is published (RCU, STYLE rule 10).
+ */
+#ifndef FERRY_POLICY_T_H
+#define FERRY_POLICY_T_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/** Limits of one compiled rule set; the per-topic rule bitmap is sized by RULES_MAX. */
+#define FERRY_POLICY_RULES_MAX     256
+#define FERRY_POLICY_NAME_MAX      64 /**< rule name, NUL included */
+#define FERRY_POLICY_HEADERS_MAX   4  /**< named headers one rule may inspect */
+#define FERRY_POLICY_HDR_NAME_MAX  64 /**< header name, NUL included */
+#define FERRY_POLICY_KEEP_LAST_MAX 64 /**< largest mask keep_last */
+#define FERRY_POLICY_TOKEN_KEY_MIN 32 /**< tokenisation key: at least 256 bits */
+#define FERRY_POLICY_TOKEN_KEY_MAX 64 /**< one HMAC-SHA256 block */
+
+/** Version of struct ferry_policy_snapshot's layout; bumped on any change. */
+#define FERRY_POLICY_SNAPSHOT_FORMAT 1
+
+/** What a confirmed match does. Ordered by severity: the runtime keeps the highest per record. */
+enum ferry_policy_action {
+	FERRY_POLICY_ACT_PASS = 0,   /**< nothing (not produced by rules; the "no match" verdict) */
+	FERRY_POLICY_ACT_TAG,        /**< pass unchanged, count and audit */
+	FERRY_POLICY_ACT_MASK,       /**< overwrite matched bytes in place, same length */
+	FERRY_POLICY_ACT_TOKENISE,   /**< keyed deterministic token, same length and class */
+	FERRY_POLICY_ACT_DROP,       /**< remove the record from its batch */
+	FERRY_POLICY_ACT_QUARANTINE, /**< hold the whole batch back */
+	FERRY_POLICY_ACT__COUNT
+};
+
+/** Where a rule looks: a bitmask. HEADER means the values of the headers named in the rule. */
+#define FERRY_POLICY_WHERE_KEY         (1u << 0)
+#define FERRY_POLICY_WHERE_VALUE       (1u << 1)
+#define FERRY_POLICY_WHERE_HEADER      (1u << 2) /**< values of the rule's named headers */
+#define FERRY_POLICY_WHERE_ALL_HEADERS (1u << 3) /**< values of every header */
+#define FERRY_POLICY_WHERE_ALL                                                                     \
+	(FERRY_POLICY_WHERE_KEY | FERRY_POLICY_WHERE_VALUE | FERRY_POLICY_WHERE_ALL_HEADERS)
+
+/** Confirmation of a candidate match before the action runs. */
+enum ferry_policy_validator {
+	FERRY_POLICY_VAL_NONE = 0, /**< the pattern alone decides */
+	FERRY_POLICY_VAL_LUHN,     /**< payment card: 12-19 digits, spaces/dashes, Luhn mod 10 */
+	FERRY_POLICY_VAL_IBAN,     /**< ISO 13616: country length table + mod 97 == 1 */
+	FERRY_POLICY_VAL_CHARSET,  /**< every byte in the rule's charset, length in [min, max] */
+	FERRY_POLICY_VAL_NRIC,     /**< Singapore NRIC/FIN: S/T/F/G check letter (M: form only) */
+	FERRY_POLICY_VAL_MYNUMBER, /**< Japan My Number: 12 digits, mod-11 check digit */
+	FERRY_POLICY_VAL__COUNT
+};
+
+/** A set of bytes, one bit per value (bit b of set[b >> 3] is byte b). */
+struct ferry_policy_charset {
+	uint8_t set[32];
+};
+
+/**
+ * One compiled record rule, as a worker sees it. Its index in the snapshot's rule array
+ * is its id and the Hyperscan expression id of every one of its patterns.
+ */
+struct ferry_policy_rule {
+	uint32_t id;                      /**< index in ferry_policy_snapshot.rules */
+	char name[FERRY_POLICY_NAME_MAX]; /**< for counters and audit events */
+	enum ferry_policy_action action;
+	uint32_t where;     /**< FERRY_POLICY_WHERE_* */
+	uint32_t n_headers; /**< names used when where has WHERE_HEADER */
+	char headers[FERRY_POLICY_HEADERS_MAX][FERRY_POLICY_HDR_NAME_MAX];
+	uint16_t header_len[FERRY_POLICY_HEADERS_MAX];
+	enum ferry_policy_validator validator;
+	uint32_t min_len; /**< match length bounds, 0 = unbounded; any validator */
+	uint32_t max_len;
+	bool has_charset; /**< charset applies (validator CHARSET requires it) */
+	struct ferry_policy_charset charset;
+	uint8_t mask_char;  /**< MASK: replacement byte */
+	uint16_t keep_last; /**< MASK: trailing bytes of the match left visible */
+	bool som;           /**< compiled with start of match (span known) */
+	bool caseless;
+	bool all_topics;     /**< no topic selector: applies to every inspected topic */
+	uint32_t n_patterns; /**< for reports */
+};
+
+/** What happens to a topic as a whole (DESIGN §2 step 3). */
+enum ferry_policy_topic_decision {
+	FERRY_POLICY_TOPIC_DENY = 0, /**< never leaves; counted */
+	FERRY_POLICY_TOPIC_PERMIT,   /**< leaves untouched: no record rule applies */
+	FERRY_POLICY_TOPIC_INSPECT,  /**< leaves after the record rules in `rules` have run */
+};
+
+/** What one id of the topic database means. */
+enum ferry_policy_topic_kind {
+	FERRY_POLICY_TOPIC_ID_PERMIT = 0,
+	FERRY_POLICY_TOPIC_ID_DENY,
+	FERRY_POLICY_TOPIC_ID_SELECT, /**< a record rule's topic selector; `rule` says which */
+};
+
+struct ferry_policy_topic_id {
+	uint8_t kind;  /**< enum ferry_policy_topic_kind */
+	uint16_t rule; /**< for SELECT: index of the rule */
+};
+
+/**
+ * The outcome for one topic: computed once per topic (or partition assignment) and cached by
+ * the worker, never per record. `rules` has bit i set when rule i applies to this topic; a
+ * record match of a rule whose bit is clear is ignored.
+ */
+struct ferry_policy_topic_rules {
+	enum ferry_policy_topic_decision decision;
+	bool permit_hit; /**< matched a permit pattern */
+	bool deny_hit;   /**< matched a deny pattern */
+	bool scan_error; /**< Hyperscan failed: decision forced to DENY (fail closed) */
+	uint64_t rules[FERRY_POLICY_RULES_MAX / 64];
+};
+
+/**
+ * A compiled policy, produced by the control plane and read by the workers.
+ *
+ * The two databases are hs_serialize_database() output: a worker turns them into live
+ * databases with hs_deserialize_database_at() in memory on its NUMA node. Record database
+ * expression id = rule index; topic database id = index into topic_ids. Either database is
+ * absent (NULL, length 0) when it would have no pattern.
+ */
+struct ferry_policy_snapshot {
+	uint32_t format;     /**< FERRY_POLICY_SNAPSHOT_FORMAT */
+	uint64_t generation; /**< set by the publisher, increases with each reload */
+	bool default_permit; /**< topics matching no list: permit (true) or deny */
+	uint32_t n_rules;
+	struct ferry_policy_rule *rules;
+	uint32_t n_patterns;   /**< record patterns over all rules */
+	char *record_db;       /**< serialised record database (block mode) */
+	size_t record_db_len;  /**< its serialised size */
+	size_t record_db_size; /**< hs_database_size() of the compiled database */
+	char *topic_db;        /**< serialised topic database (block mode, single match) */
+	size_t topic_db_len;
+	size_t topic_db_size;
+	uint32_t n_topic_ids;
+	struct ferry_policy_topic_id *topic_ids;
+	uint32_t n_topic_permit; /**< counts, for reports */
+	uint32_t n_topic_deny;
+	uint8_t
+	    token_key[FERRY_POLICY_TOKEN_KEY_MAX]; /**< tokenisation key, when a rule needs it */
+	uint32_t token_key_len;
+};
+
+#endif
