@@ -60,9 +60,14 @@ ferry_policy_luhn(const uint8_t *p, size_t n)
 }
 
 /*
- * IBAN lengths from the SWIFT IBAN registry (release 2024: 89 countries and territories that
- * use their own code; French and British territories use FR/GB). Sorted by code; a linear
- * scan of 89 entries costs less than the mod-97 pass that follows it.
+ * IBAN lengths from the SWIFT IBAN registry: 89 countries and territories that use their own
+ * code (French and British territories use FR/GB). Sorted by code; a linear scan of 89
+ * entries costs less than the mod-97 pass that follows it. Checked entry by entry against
+ * arthurdejong/python-stdnum stdnum/iban.dat (generated from SWIFT's iban-registry_1.txt;
+ * length = 4 + BBAN) and SpeedBankingDe/iban-commons
+ * src/main/java/de/speedbanking/iban/IbanRegistry.java (SWIFT release 100, Oct 2025, the
+ * part generated from the registry; its hand-added non-registry countries are left out).
+ * Every registry example IBAN in the latter validates here.
  */
 static const struct {
 	char cc[2];
@@ -155,10 +160,14 @@ bool
 ferry_policy_nric(const uint8_t *p, size_t n)
 {
 	/* ICA's published algorithm: weights 2,7,6,5,4,3,2 over the digits, +4 for the T and G
-	 * series (born / issued from 2000), remainder mod 11 indexes the letter table. The
-	 * M series (2022) uses a table ICA has not published; only its form is checked. */
+	 * series (born / issued from 2000), remainder mod 11 indexes the letter table.
+	 * M series (FINs issued from 2022): +3, R = sum mod 11, P = 11 - R, letter
+	 * "KLJNPQRTUWX"[P - 1]; written below as m[R] with m = that table reversed. As
+	 * implemented by GovTech's FormSG (opengovsg/FormSG
+	 * packages/shared/utils/nric-validation.ts, isMFinSeriesValid) and IonBazan/go-nric
+	 * nric.go. m differs from fg only at R = 8 (J for M). */
 	static const uint8_t w[7] = { 2, 7, 6, 5, 4, 3, 2 };
-	static const char st[] = "JZIHGFEDCBA", fg[] = "XWUTRQPNMLK";
+	static const char st[] = "JZIHGFEDCBA", fg[] = "XWUTRQPNMLK", m[] = "XWUTRQPNJLK";
 	if (n != 9)
 		return false;
 	uint8_t pre = to_upper(p[0]), chk = to_upper(p[8]);
@@ -172,11 +181,11 @@ ferry_policy_nric(const uint8_t *p, size_t n)
 			return false;
 		sum += (unsigned)(p[1 + i] - '0') * w[i];
 	}
-	if (pre == 'M')
-		return true;
 	if (pre == 'T' || pre == 'G')
 		sum += 4;
-	const char *tab = (pre == 'S' || pre == 'T') ? st : fg;
+	else if (pre == 'M')
+		sum += 3;
+	const char *tab = (pre == 'S' || pre == 'T') ? st : pre == 'M' ? m : fg;
 	return (uint8_t)tab[sum % 11] == chk;
 }
 

@@ -43,7 +43,7 @@ unsigned ferry_policy_iban_length(const char cc[2]);
 bool ferry_policy_charset_check(const struct ferry_policy_charset *cs, uint32_t min_len,
 				uint32_t max_len, const uint8_t *p, size_t n);
 
-/** Singapore NRIC/FIN: [STFGM] 7 digits, letter; the check letter is verified for S/T/F/G. */
+/** Singapore NRIC/FIN: [STFGM] 7 digits, check letter (S/T, F/G and the 2022 M series). */
 bool ferry_policy_nric(const uint8_t *p, size_t n);
 
 /** Japan My Number (individual number): 12 digits, spaces allowed in groups, check digit. */

@@ -63,6 +63,46 @@ test_iban(void **state)
 	assert_int_equal(ferry_policy_iban_length("US"), 0);
 }
 
+/*
+ * Registry countries added since 2020, with the example IBAN that the SWIFT IBAN registry
+ * gives for each (as copied in SpeedBankingDe/iban-commons
+ * src/main/java/de/speedbanking/iban/IbanRegistry.java, release 100): each validates, has
+ * the registry length, and fails with its last digit changed by one.
+ */
+static void
+test_iban_registry_examples(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *cc;
+		unsigned len;
+		const char *ok, *off;
+	} ex[] = {
+		{ "BI", 27, "BI4210000100010000332045181", "BI4210000100010000332045182" },
+		{ "BY", 28, "BY13NBRB3600900000002Z00AB00", "BY13NBRB3600900000002Z00AB01" },
+		{ "DJ", 27, "DJ2100010000000154000100186", "DJ2100010000000154000100187" },
+		{ "EG", 29, "EG380019000500000000263180002", "EG380019000500000000263180003" },
+		{ "FK", 18, "FK88SC123456789012", "FK88SC123456789013" },
+		{ "HN", 28, "HN88CABF00000000000250005469", "HN88CABF00000000000250005460" },
+		{ "LY", 25, "LY83002048000020100120361", "LY83002048000020100120362" },
+		{ "MN", 20, "MN121234123456789123", "MN121234123456789124" },
+		{ "NI", 28, "NI45BAPR00000013000003558124", "NI45BAPR00000013000003558125" },
+		{ "OM", 23, "OM810180000001299123456", "OM810180000001299123457" },
+		{ "RU", 33, "RU0304452522540817810538091310419",
+		  "RU0304452522540817810538091310410" },
+		{ "SC", 31, "SC18SSCB11010000000000001497USD", "SC18SSCB11010000000000001498USD" },
+		{ "SD", 18, "SD2129010501234001", "SD2129010501234002" },
+		{ "SO", 23, "SO211000001001000100141", "SO211000001001000100142" },
+		{ "YE", 30, "YE15CBYE0001018861234567891234", "YE15CBYE0001018861234567891235" },
+	};
+	for (size_t i = 0; i < sizeof(ex) / sizeof(ex[0]); i++) {
+		assert_int_equal(ferry_policy_iban_length(ex[i].cc), ex[i].len);
+		assert_int_equal(strlen(ex[i].ok), ex[i].len);
+		assert_true(ferry_policy_iban(S(ex[i].ok)));
+		assert_false(ferry_policy_iban(S(ex[i].off)));
+	}
+}
+
 static void
 test_nric(void **state)
 {
@@ -75,6 +115,18 @@ test_nric(void **state)
 	assert_false(ferry_policy_nric(S("S1234568D")));
 	assert_false(ferry_policy_nric(S("A1234567D")));
 	assert_false(ferry_policy_nric(S("S123456D")));
+	/* M series (2022): the vectors of opengovsg/FormSG
+	 * shared/utils/__tests__/nric-validation.spec.ts (K, L, I) and IonBazan/go-nric
+	 * nric_test.go (W, J, M8877689K); then a changed digit. M2424771 has remainder 8, the
+	 * one place the M table differs from the F/G one: J, where F/G's would give M. */
+	assert_true(ferry_policy_nric(S("M1234567K")));
+	assert_true(ferry_policy_nric(S("M5043078W")));
+	assert_true(ferry_policy_nric(S("M2424771J")));
+	assert_false(ferry_policy_nric(S("M1234567L")));
+	assert_false(ferry_policy_nric(S("M1234567I")));
+	assert_false(ferry_policy_nric(S("M8877689K")));
+	assert_false(ferry_policy_nric(S("M2424771M")));
+	assert_false(ferry_policy_nric(S("M1234568K")));
 }
 
 static void
@@ -123,6 +175,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_luhn),
 		cmocka_unit_test(test_iban),
+		cmocka_unit_test(test_iban_registry_examples),
 		cmocka_unit_test(test_nric),
 		cmocka_unit_test(test_mynumber),
 		cmocka_unit_test(test_charset_confirm),
