@@ -7,7 +7,7 @@ set -eu
 PKGS="build-essential pkg-config meson ninja-build clang libclang-rt-14-dev
  libdpdk-dev librdkafka-dev liburing-dev libhyperscan-dev libcmocka-dev
  libisal-dev libsnappy-dev liblz4-dev libzstd-dev libdeflate-dev
- libssl-dev libyaml-dev kcat tshark python3"
+ libssl-dev libyaml-dev libpcre2-dev kcat tshark python3"
 
 missing=""
 for p in $PKGS; do
