@@ -152,4 +152,85 @@ struct ferry_policy_snapshot {
 	uint32_t token_key_len;
 };
 
+/* ---- runtime: scan-and-act results (dataplane/policy/runtime.c) ------------------------------ */
+
+/** What ferry_policy_apply() decided for one batch. */
+enum ferry_policy_result_kind {
+	FERRY_POLICY_RES_UNCHANGED = 0, /**< forward the original batch bytes untouched */
+	FERRY_POLICY_RES_REWRITTEN,     /**< forward ferry_policy_result.out instead */
+	FERRY_POLICY_RES_QUARANTINED,   /**< hold the whole batch back (a rule, or fail closed) */
+	FERRY_POLICY_RES_DENIED,        /**< the topic is denied: nothing of it leaves */
+};
+
+/**
+ * One audit event: a rule acted on one record. Never carries the matched bytes. topic points
+ * into the worker (a copy of the name given to ferry_policy_apply) and stays valid until the
+ * worker's next ferry_policy_apply() call, like the rest of the result.
+ */
+struct ferry_policy_audit {
+	const char *topic;
+	uint16_t topic_len;
+	int32_t partition;
+	int64_t offset; /**< BaseOffset + OffsetDelta of the record in the original batch */
+	uint16_t rule;  /**< rule id (index in the snapshot) */
+	uint8_t action; /**< enum ferry_policy_action taken by that rule */
+	uint8_t field;  /**< FERRY_POLICY_WHERE_KEY / _VALUE / _ALL_HEADERS: first field matched */
+};
+
+/** Per-rule counters, cumulative in a worker (records, not matches, except where noted). */
+struct ferry_policy_rule_counters {
+	uint64_t matched;    /**< records with at least one confirmed match */
+	uint64_t candidates; /**< Hyperscan matches seen (before confirmation) */
+	uint64_t rejected;   /**< candidates the validator refused */
+	uint64_t tagged;
+	uint64_t masked;      /**< spans masked */
+	uint64_t tokenised;   /**< spans tokenised */
+	uint64_t dropped;     /**< records dropped because of this rule */
+	uint64_t quarantined; /**< batches quarantined because of this rule */
+};
+
+/** Worker-wide counters (cumulative). The control plane sums them over workers. */
+struct ferry_policy_counters {
+	uint64_t batches;
+	uint64_t unchanged;
+	uint64_t rewritten;
+	uint64_t quarantined;
+	uint64_t denied;
+	uint64_t errors; /**< batches failed closed (decode, scan, rebuild, limits) */
+	uint64_t records_scanned;
+	uint64_t records_matched;
+	uint64_t records_dropped;
+	uint64_t bytes_scanned;
+	uint64_t audit_lost; /**< events beyond the per-batch audit array */
+	struct ferry_policy_rule_counters rule[FERRY_POLICY_RULES_MAX];
+};
+
+/** Outcome of one ferry_policy_apply(); points into the worker until its next call. */
+struct ferry_policy_result {
+	enum ferry_policy_result_kind kind;
+	int error;           /**< 0, or the ferry_err that made the batch fail closed */
+	uint64_t generation; /**< generation of the policy that decided */
+	const uint8_t *out;  /**< REWRITTEN: the new batch (len 0: every record dropped) */
+	size_t out_len;
+	uint32_t records_in;
+	uint32_t records_out;
+	uint32_t records_matched;
+	uint32_t records_dropped;
+	uint32_t spans_masked;
+	uint32_t spans_tokenised;
+	int32_t quarantine_rule; /**< QUARANTINED by a rule: its id, else -1 */
+	const struct ferry_policy_audit *audit;
+	uint32_t n_audit;
+	uint32_t audit_lost; /**< events that did not fit (counted, not reported) */
+};
+
+/** Sizes of a worker's buffers, fixed at creation (0 = default). */
+struct ferry_policy_worker_conf {
+	size_t max_batch_bytes;  /**< decompressed records and rebuilt batch; default 4 MiB */
+	uint32_t max_records;    /**< records per batch; default 65536 */
+	uint32_t max_headers;    /**< headers over a whole batch; default 4 * max_records */
+	uint32_t max_candidates; /**< Hyperscan matches kept per field; default 4096 */
+	uint32_t max_audit;      /**< audit events per batch; default 1024 */
+};
+
 #endif

@@ -90,6 +90,85 @@ void ferry_policy_db_free(struct hs_database *db);
 int ferry_policy_scratch_alloc(const struct hs_database *db, struct hs_scratch **scratch);
 void ferry_policy_scratch_free(struct hs_scratch *scratch);
 
+/* ---- runtime: scan and act (dataplane/policy/runtime.c) ------------------------------------ */
+
+struct ferry_kafka_batch;
+/** A loaded, immutable policy: live databases and a copy of the snapshot's tables. */
+struct ferry_policy_rt;
+/** One worker's mutable state: scratch, codec context, buffers, counters. */
+struct ferry_policy_worker;
+/** The published policy: one atomic pointer and a generation counter. */
+struct ferry_policy_pub;
+
+/**
+ * Load a snapshot: deserialise its databases and copy its rule and topic tables, so the
+ * snapshot may be freed afterwards. Returns NULL with errno set (and a message in err) on
+ * failure. Allocates; control/set-up thread.
+ */
+struct ferry_policy_rt *ferry_policy_rt_new(const struct ferry_policy_snapshot *snap, char *err,
+					    size_t errlen);
+void ferry_policy_rt_free(struct ferry_policy_rt *rt);
+/** Generation given by ferry_policy_publish() (0 before it is published). */
+uint64_t ferry_policy_rt_generation(const struct ferry_policy_rt *rt);
+/** The rule array (rt-owned) and its size. */
+const struct ferry_policy_rule *ferry_policy_rt_rules(const struct ferry_policy_rt *rt,
+						      uint32_t *n);
+
+/**
+ * Publication point. ferry_policy_publish() stores rt with release order, gives it the next
+ * generation and returns the previous policy (or NULL), which the caller frees only after
+ * every worker has passed a quiescent state: in the dataplane with rte_rcu_qsbr
+ * (rte_rcu_qsbr_synchronize() on the control thread, rte_rcu_qsbr_quiescent() by each lcore
+ * between bursts), in tests by joining the workers. Workers read with ferry_policy_current()
+ * once per burst and hold no lock.
+ */
+struct ferry_policy_pub *ferry_policy_pub_new(void);
+void ferry_policy_pub_free(struct ferry_policy_pub *pub); /* does not free the current rt */
+struct ferry_policy_rt *ferry_policy_publish(struct ferry_policy_pub *pub,
+					     struct ferry_policy_rt *rt);
+/** @locality any thread; acquire load */
+const struct ferry_policy_rt *ferry_policy_current(struct ferry_policy_pub *pub);
+
+/**
+ * Create a worker for rt (scratch allocated for rt's databases; buffers sized from conf,
+ * NULL for defaults). Returns NULL with errno set. Allocates: set-up only.
+ */
+struct ferry_policy_worker *ferry_policy_worker_new(const struct ferry_policy_rt *rt,
+						    const struct ferry_policy_worker_conf *conf);
+void ferry_policy_worker_free(struct ferry_policy_worker *w);
+/**
+ * Make w ready for rt (grow the Hyperscan scratch, reset the topic cache and the HMAC key).
+ * ferry_policy_apply() calls it itself on the first batch under a new rt; a dataplane can
+ * call it at its quiescent point after a reload so the burst path never allocates.
+ * 0 or -errno. @locality the worker's thread
+ */
+int ferry_policy_worker_prepare(struct ferry_policy_worker *w, const struct ferry_policy_rt *rt);
+/** The worker's cumulative counters. */
+const struct ferry_policy_counters *
+ferry_policy_worker_counters(const struct ferry_policy_worker *w);
+
+/**
+ * Scan one parsed batch of topic/partition and act on it (see runtime.c for the contract).
+ * Returns 0 with res filled, or a negative ferry_err when the batch could not be decoded,
+ * scanned or rebuilt: res->kind is then QUARANTINED (fail closed) and res->error the code.
+ * Control batches and topics without record rules come back UNCHANGED.
+ * @locality the worker's thread
+ */
+int ferry_policy_apply(struct ferry_policy_worker *w, const struct ferry_policy_rt *rt,
+		       const char *topic, size_t topic_len, int32_t partition,
+		       const struct ferry_kafka_batch *b, struct ferry_policy_result *res);
+
+/** "unchanged", "rewritten", "quarantined", "denied". */
+const char *ferry_policy_result_name(enum ferry_policy_result_kind k);
+
+/**
+ * Mask p[0 .. n) in place: every alphanumeric byte (and every byte >= 0x80) becomes mask_char
+ * except the last keep_last alphanumerics; other bytes (separators: space, '-', '.', '@',
+ * '+', parentheses) stay, so "4111-1111-1111-1111" keep_last 4 gives "****-****-****-1111".
+ * Returns the number of bytes changed.
+ */
+size_t ferry_policy_mask_span(uint8_t *p, size_t n, uint8_t mask_char, unsigned keep_last);
+
 #ifdef __cplusplus
 }
 #endif

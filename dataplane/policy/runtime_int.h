@@ -1,0 +1,103 @@
+/*
+ * runtime_int.h - private layout of the policy runtime (dataplane/policy/runtime.c,
+ * token.c): the loaded policy, the publication point and the per-worker state. Tests may
+ * include it (STYLE §11); nothing else should.
+ *
+ * No OpenSSL or Hyperscan header here: the HMAC state is an opaque pointer owned by token.c.
+ */
+#ifndef FERRY_POLICY_RUNTIME_INT_H
+#define FERRY_POLICY_RUNTIME_INT_H
+
+#include <stdatomic.h>
+
+#include "ferry/kafka-t.h"
+#include "ferry/policy.h"
+
+/* Kafka's own limit on a topic name (Topic.MAX_NAME_LENGTH). */
+#define FERRY_POLICY_TOPIC_MAX 249
+
+struct ferry_policy_rt {
+	/* A shallow snapshot for ferry_policy_topic_decide(): rules and topic_ids point to the
+	 * copies below, the serialised databases are not kept. */
+	struct ferry_policy_snapshot snap;
+	struct hs_database *record_db; /* NULL: no record rule */
+	struct hs_database *topic_db;  /* NULL: no topic pattern */
+	uint64_t uid;                  /* unique per rt for the life of the process */
+	uint64_t generation;           /* set once by ferry_policy_publish() */
+	bool needs_token;              /* some rule tokenises */
+};
+
+struct ferry_policy_pub {
+	_Atomic(struct ferry_policy_rt *) cur;
+	_Atomic uint64_t generation;
+};
+
+/* HMAC-SHA256 tokeniser state (token.c). */
+struct ferry_policy_token;
+struct ferry_policy_token *ferry_policy_token_new(void);
+void ferry_policy_token_free(struct ferry_policy_token *tk);
+/* Set the key (allocation-free afterwards). 0 or -errno. */
+int ferry_policy_token_setkey(struct ferry_policy_token *tk, const uint8_t *key, size_t len);
+/*
+ * Write to dst[0 .. n) the token of src[0 .. n): position i keeps its class (digit, upper,
+ * lower; any other byte is copied), its value comes from HMAC-SHA256(key, src) stretched
+ * over blocks HMAC(key, src || be32(block)) for block >= 1 when n > 32. dst must not
+ * overlap src.
+ * 0, or -1 on a libcrypto failure.
+ */
+int ferry_policy_token_apply(struct ferry_policy_token *tk, const uint8_t *src, uint8_t *dst,
+			     size_t n);
+
+/* One Hyperscan candidate in the field being scanned. */
+struct ferry_policy_cand {
+	uint32_t from, to;
+	uint16_t rule;
+	bool confirmed;
+};
+
+/* One confirmed span to rewrite in a field (mask or tokenise). */
+struct ferry_policy_edit {
+	uint32_t from, to;
+	uint16_t rule;
+};
+
+struct ferry_policy_worker {
+	struct ferry_policy_worker_conf conf;
+	struct hs_scratch *scratch;
+	struct ferry_codec_ctx *cc;
+	struct ferry_policy_token *tk;
+	uint64_t prepared_uid; /* rt->uid the scratch and key are ready for, 0 = none */
+
+	/* Topic decision cache: last topic seen under prepared_uid. */
+	char topic[FERRY_POLICY_TOPIC_MAX + 1];
+	size_t topic_len;
+	bool topic_valid;
+	struct ferry_policy_topic_rules topic_rules;
+
+	/* Buffers sized at creation (STYLE rule 7): decompressed records, edited field copies,
+	 * the builder's uncompressed scratch, the output batch. */
+	uint8_t *dec;
+	size_t dec_cap;
+	uint8_t *edit;
+	size_t edit_cap, edit_used;
+	uint8_t *build;
+	size_t build_cap;
+	uint8_t *out;
+	size_t out_cap;
+	struct ferry_kafka_record_in *recs;
+	struct ferry_kafka_header *hdrs;
+	struct ferry_policy_cand *cand;
+	uint32_t n_cand;
+	bool cand_overflow;
+	struct ferry_policy_edit *edits; /* per field, max_candidates */
+	struct ferry_policy_audit *audit;
+
+	/* Scan callback context. */
+	const struct ferry_policy_rt *scan_rt;
+	uint32_t scan_field; /* FERRY_POLICY_WHERE_* of the field being scanned */
+	const struct ferry_kafka_header *scan_hdr;
+
+	struct ferry_policy_counters ctr;
+};
+
+#endif
