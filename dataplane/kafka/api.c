@@ -51,12 +51,13 @@ FERRY_API_ADAPT(end_txn)
 		.resp_decode = stem##_resp_dec,                                                    \
 	}
 
-/* Floors: Produce 3 and Fetch 4 are Kafka 4.0's baselines (KIP-896); Fetch
- * below 4 would also make the broker down-convert batches. Ceilings: Fetch 12
- * is the last version with topic names, Produce 9 the first flexible one. */
+/* Version ranges come from the FERRY_KAFKA_<API>_VER_* constants (kafka-t.h and the
+ * control-side headers), the same ones the body codecs check against. */
 static const struct ferry_kafka_api_info ferry_kafka_apis[] = {
-	FERRY_API_ENTRY(FERRY_KAFKA_PRODUCE, "Produce", produce, 3, 9, 9),
-	FERRY_API_ENTRY(FERRY_KAFKA_FETCH, "Fetch", fetch, 4, 12, 12),
+	FERRY_API_ENTRY(FERRY_KAFKA_PRODUCE, "Produce", produce, FERRY_KAFKA_PRODUCE_VER_MIN,
+			FERRY_KAFKA_PRODUCE_VER_MAX, FERRY_KAFKA_PRODUCE_VER_FLEX),
+	FERRY_API_ENTRY(FERRY_KAFKA_FETCH, "Fetch", fetch, FERRY_KAFKA_FETCH_VER_MIN,
+			FERRY_KAFKA_FETCH_VER_MAX, FERRY_KAFKA_FETCH_VER_FLEX),
 	FERRY_API_ENTRY(FERRY_KAFKA_LIST_OFFSETS, "ListOffsets", list_offsets,
 			FERRY_KAFKA_LIST_OFFSETS_VER_MIN, FERRY_KAFKA_LIST_OFFSETS_VER_MAX,
 			FERRY_KAFKA_LIST_OFFSETS_VER_FLEX),
@@ -71,7 +72,9 @@ static const struct ferry_kafka_api_info ferry_kafka_apis[] = {
 	FERRY_API_ENTRY(FERRY_KAFKA_FIND_COORDINATOR, "FindCoordinator", find_coordinator,
 			FERRY_KAFKA_FIND_COORDINATOR_VER_MIN, FERRY_KAFKA_FIND_COORDINATOR_VER_MAX,
 			FERRY_KAFKA_FIND_COORDINATOR_VER_FLEX),
-	FERRY_API_ENTRY(FERRY_KAFKA_API_VERSIONS, "ApiVersions", api_versions, 0, 3, 3),
+	FERRY_API_ENTRY(FERRY_KAFKA_API_VERSIONS, "ApiVersions", api_versions,
+			FERRY_KAFKA_API_VERSIONS_VER_MIN, FERRY_KAFKA_API_VERSIONS_VER_MAX,
+			FERRY_KAFKA_API_VERSIONS_VER_FLEX),
 	FERRY_API_ENTRY(FERRY_KAFKA_INIT_PRODUCER_ID, "InitProducerId", init_producer_id,
 			FERRY_KAFKA_INIT_PRODUCER_ID_VER_MIN, FERRY_KAFKA_INIT_PRODUCER_ID_VER_MAX,
 			FERRY_KAFKA_INIT_PRODUCER_ID_VER_FLEX),

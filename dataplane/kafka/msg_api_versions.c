@@ -8,14 +8,11 @@
 #include "ferry/kafka.h"
 #include "msg_int.h"
 
-#define AV_MAX 3
-#define AV_FLEX 3
-
 int
 ferry_kafka_api_versions_req_encode(struct ferry_wr *w, int16_t ver,
 				    const struct ferry_kafka_api_versions_req *m)
 {
-	if (ver < 0 || ver > AV_MAX)
+	if (!FERRY_MSG_VER_OK(API_VERSIONS, ver))
 		return FERRY_ERR__UNSUPPORTED_VERSION;
 	if (ver >= 3) {
 		ferry_wr_str(w, true, m->ClientSoftwareName);
@@ -30,7 +27,7 @@ ferry_kafka_api_versions_req_decode(struct ferry_rd *rd, int16_t ver, struct fer
 				    struct ferry_kafka_api_versions_req *m)
 {
 	(void)a;
-	if (ver < 0 || ver > AV_MAX)
+	if (!FERRY_MSG_VER_OK(API_VERSIONS, ver))
 		return FERRY_ERR__UNSUPPORTED_VERSION;
 	m->ClientSoftwareName = ferry_span_make(NULL, 0);
 	m->ClientSoftwareVersion = ferry_span_make(NULL, 0);
@@ -51,10 +48,10 @@ int
 ferry_kafka_api_versions_resp_encode(struct ferry_wr *w, int16_t ver,
 				     const struct ferry_kafka_api_versions_resp *m)
 {
-	if (ver < 0 || ver > AV_MAX)
+	if (!FERRY_MSG_VER_OK(API_VERSIONS, ver))
 		return FERRY_ERR__UNSUPPORTED_VERSION;
 	/* An UNSUPPORTED_VERSION answer uses the v0 body so any client can read it. */
-	bool flex = ver >= AV_FLEX && m->ErrorCode != FERRY_ERR_UNSUPPORTED_VERSION;
+	bool flex = FERRY_MSG_FLEX(API_VERSIONS, ver) && m->ErrorCode != FERRY_ERR_UNSUPPORTED_VERSION;
 	bool v0 = m->ErrorCode == FERRY_ERR_UNSUPPORTED_VERSION;
 	ferry_wr_i16(w, m->ErrorCode);
 	ferry_wr_array(w, flex, m->n_api_keys);
@@ -98,9 +95,9 @@ int
 ferry_kafka_api_versions_resp_decode(struct ferry_rd *rd, int16_t ver, struct ferry_arena *a,
 				     struct ferry_kafka_api_versions_resp *m)
 {
-	if (ver < 0 || ver > AV_MAX)
+	if (!FERRY_MSG_VER_OK(API_VERSIONS, ver))
 		return FERRY_ERR__UNSUPPORTED_VERSION;
-	bool flex = ver >= AV_FLEX;
+	bool flex = FERRY_MSG_FLEX(API_VERSIONS, ver);
 	m->n_api_keys = 0;
 	m->ApiKeys = NULL;
 	m->ThrottleTimeMs = 0;

@@ -9,16 +9,12 @@
 #include "ferry/kafka.h"
 #include "msg_int.h"
 
-#define FETCH_MIN 4
-#define FETCH_MAX 12
-#define FETCH_FLEX 12
-
 int
 ferry_kafka_fetch_req_encode(struct ferry_wr *w, int16_t ver, const struct ferry_kafka_fetch_req *m)
 {
-	if (ver < FETCH_MIN || ver > FETCH_MAX)
+	if (!FERRY_MSG_VER_OK(FETCH, ver))
 		return FERRY_ERR__UNSUPPORTED_VERSION;
-	bool flex = ver >= FETCH_FLEX;
+	bool flex = FERRY_MSG_FLEX(FETCH, ver);
 
 	ferry_wr_i32(w, m->ReplicaId);
 	ferry_wr_i32(w, m->MaxWaitMs);
@@ -94,9 +90,9 @@ int
 ferry_kafka_fetch_req_decode(struct ferry_rd *rd, int16_t ver, struct ferry_arena *a,
 			     struct ferry_kafka_fetch_req *m)
 {
-	if (ver < FETCH_MIN || ver > FETCH_MAX)
+	if (!FERRY_MSG_VER_OK(FETCH, ver))
 		return FERRY_ERR__UNSUPPORTED_VERSION;
-	bool flex = ver >= FETCH_FLEX;
+	bool flex = FERRY_MSG_FLEX(FETCH, ver);
 	int32_t n;
 
 	memset(m, 0, sizeof(*m));
@@ -221,9 +217,9 @@ int
 ferry_kafka_fetch_resp_encode(struct ferry_wr *w, int16_t ver,
 			      const struct ferry_kafka_fetch_resp *m)
 {
-	if (ver < FETCH_MIN || ver > FETCH_MAX)
+	if (!FERRY_MSG_VER_OK(FETCH, ver))
 		return FERRY_ERR__UNSUPPORTED_VERSION;
-	bool flex = ver >= FETCH_FLEX;
+	bool flex = FERRY_MSG_FLEX(FETCH, ver);
 
 	ferry_wr_i32(w, m->ThrottleTimeMs);
 	if (ver >= 7) {
@@ -295,9 +291,9 @@ int
 ferry_kafka_fetch_resp_decode(struct ferry_rd *rd, int16_t ver, struct ferry_arena *a,
 			      struct ferry_kafka_fetch_resp *m)
 {
-	if (ver < FETCH_MIN || ver > FETCH_MAX)
+	if (!FERRY_MSG_VER_OK(FETCH, ver))
 		return FERRY_ERR__UNSUPPORTED_VERSION;
-	bool flex = ver >= FETCH_FLEX;
+	bool flex = FERRY_MSG_FLEX(FETCH, ver);
 	int32_t n;
 
 	memset(m, 0, sizeof(*m));

@@ -34,26 +34,13 @@ grp_nstr_min(bool flex)
 
 /* ---- FindCoordinator (10) ----------------------------------------------------------------- */
 
-static bool
-fc_ver_ok(int16_t ver)
-{
-	return ver >= FERRY_KAFKA_FIND_COORDINATOR_VER_MIN &&
-	       ver <= FERRY_KAFKA_FIND_COORDINATOR_VER_MAX;
-}
-
-static bool
-fc_flex(int16_t ver)
-{
-	return ver >= FERRY_KAFKA_FIND_COORDINATOR_VER_FLEX;
-}
-
 int
 ferry_kafka_find_coordinator_req_encode(struct ferry_wr *w, int16_t ver,
 					const struct ferry_kafka_find_coordinator_req *m)
 {
-	bool flex = fc_flex(ver);
+	bool flex = FERRY_MSG_FLEX(FIND_COORDINATOR, ver);
 
-	if (!fc_ver_ok(ver))
+	if (!FERRY_MSG_VER_OK(FIND_COORDINATOR, ver))
 		return FERRY_ERR__UNSUPPORTED_VERSION;
 	if (m->Key.p == NULL)
 		return FERRY_ERR__INVALID_ARG;
@@ -72,11 +59,11 @@ int
 ferry_kafka_find_coordinator_req_decode(struct ferry_rd *rd, int16_t ver, struct ferry_arena *a,
 					struct ferry_kafka_find_coordinator_req *m)
 {
-	bool flex = fc_flex(ver);
+	bool flex = FERRY_MSG_FLEX(FIND_COORDINATOR, ver);
 
 	(void)a; /* no arrays */
 	memset(m, 0, sizeof(*m));
-	if (!fc_ver_ok(ver))
+	if (!FERRY_MSG_VER_OK(FIND_COORDINATOR, ver))
 		return ferry_msg_dec_fail(rd, FERRY_ERR__UNSUPPORTED_VERSION);
 
 	if (!ferry_rd_str(rd, flex, false, &m->Key))
@@ -95,9 +82,9 @@ int
 ferry_kafka_find_coordinator_resp_encode(struct ferry_wr *w, int16_t ver,
 					 const struct ferry_kafka_find_coordinator_resp *m)
 {
-	bool flex = fc_flex(ver);
+	bool flex = FERRY_MSG_FLEX(FIND_COORDINATOR, ver);
 
-	if (!fc_ver_ok(ver))
+	if (!FERRY_MSG_VER_OK(FIND_COORDINATOR, ver))
 		return FERRY_ERR__UNSUPPORTED_VERSION;
 	if (m->Host.p == NULL)
 		return FERRY_ERR__INVALID_ARG;
@@ -119,11 +106,11 @@ int
 ferry_kafka_find_coordinator_resp_decode(struct ferry_rd *rd, int16_t ver, struct ferry_arena *a,
 					 struct ferry_kafka_find_coordinator_resp *m)
 {
-	bool flex = fc_flex(ver);
+	bool flex = FERRY_MSG_FLEX(FIND_COORDINATOR, ver);
 
 	(void)a;
 	memset(m, 0, sizeof(*m));
-	if (!fc_ver_ok(ver))
+	if (!FERRY_MSG_VER_OK(FIND_COORDINATOR, ver))
 		return ferry_msg_dec_fail(rd, FERRY_ERR__UNSUPPORTED_VERSION);
 
 	if (ver >= 1 && !ferry_rd_i32(rd, &m->ThrottleTimeMs))
@@ -148,22 +135,10 @@ err_parse:
 
 /* ---- OffsetCommit (8) --------------------------------------------------------------------- */
 
-static bool
-oc_ver_ok(int16_t ver)
-{
-	return ver >= FERRY_KAFKA_OFFSET_COMMIT_VER_MIN && ver <= FERRY_KAFKA_OFFSET_COMMIT_VER_MAX;
-}
-
-static bool
-oc_flex(int16_t ver)
-{
-	return ver >= FERRY_KAFKA_OFFSET_COMMIT_VER_FLEX;
-}
-
 static size_t
 oc_req_partition_min(int16_t ver)
 {
-	bool flex = oc_flex(ver);
+	bool flex = FERRY_MSG_FLEX(OFFSET_COMMIT, ver);
 	/* PartitionIndex, CommittedOffset, CommittedLeaderEpoch (v6+), null metadata, tags */
 	return 4u + 8u + (ver >= 6 ? 4u : 0u) + grp_nstr_min(flex) + (flex ? 1u : 0u);
 }
@@ -174,9 +149,9 @@ ferry_kafka_offset_commit_req_encode(struct ferry_wr *w, int16_t ver,
 {
 	size_t start = w->len;
 	bool ovf = w->overflow;
-	bool flex = oc_flex(ver);
+	bool flex = FERRY_MSG_FLEX(OFFSET_COMMIT, ver);
 
-	if (!oc_ver_ok(ver))
+	if (!FERRY_MSG_VER_OK(OFFSET_COMMIT, ver))
 		return FERRY_ERR__UNSUPPORTED_VERSION;
 	if (m->GroupId.p == NULL || m->MemberId.p == NULL)
 		return FERRY_ERR__INVALID_ARG;
@@ -224,10 +199,10 @@ int
 ferry_kafka_offset_commit_req_decode(struct ferry_rd *rd, int16_t ver, struct ferry_arena *a,
 				     struct ferry_kafka_offset_commit_req *m)
 {
-	bool flex = oc_flex(ver);
+	bool flex = FERRY_MSG_FLEX(OFFSET_COMMIT, ver);
 
 	memset(m, 0, sizeof(*m));
-	if (!oc_ver_ok(ver))
+	if (!FERRY_MSG_VER_OK(OFFSET_COMMIT, ver))
 		return ferry_msg_dec_fail(rd, FERRY_ERR__UNSUPPORTED_VERSION);
 	m->RetentionTimeMs = -1;
 
@@ -287,9 +262,9 @@ ferry_kafka_offset_commit_resp_encode(struct ferry_wr *w, int16_t ver,
 {
 	size_t start = w->len;
 	bool ovf = w->overflow;
-	bool flex = oc_flex(ver);
+	bool flex = FERRY_MSG_FLEX(OFFSET_COMMIT, ver);
 
-	if (!oc_ver_ok(ver))
+	if (!FERRY_MSG_VER_OK(OFFSET_COMMIT, ver))
 		return FERRY_ERR__UNSUPPORTED_VERSION;
 	if (!ferry_msg_arr_ok(m->n_topics, m->Topics, false))
 		return FERRY_ERR__INVALID_ARG;
@@ -321,12 +296,12 @@ int
 ferry_kafka_offset_commit_resp_decode(struct ferry_rd *rd, int16_t ver, struct ferry_arena *a,
 				      struct ferry_kafka_offset_commit_resp *m)
 {
-	bool flex = oc_flex(ver);
+	bool flex = FERRY_MSG_FLEX(OFFSET_COMMIT, ver);
 	/* PartitionIndex, ErrorCode, tags */
 	size_t part_min = 4 + 2 + (flex ? 1 : 0);
 
 	memset(m, 0, sizeof(*m));
-	if (!oc_ver_ok(ver))
+	if (!FERRY_MSG_VER_OK(OFFSET_COMMIT, ver))
 		return ferry_msg_dec_fail(rd, FERRY_ERR__UNSUPPORTED_VERSION);
 
 	if (ver >= 3 && !ferry_rd_i32(rd, &m->ThrottleTimeMs))
@@ -367,22 +342,10 @@ err_parse:
 
 /* ---- OffsetFetch (9) ---------------------------------------------------------------------- */
 
-static bool
-of_ver_ok(int16_t ver)
-{
-	return ver >= FERRY_KAFKA_OFFSET_FETCH_VER_MIN && ver <= FERRY_KAFKA_OFFSET_FETCH_VER_MAX;
-}
-
-static bool
-of_flex(int16_t ver)
-{
-	return ver >= FERRY_KAFKA_OFFSET_FETCH_VER_FLEX;
-}
-
 static size_t
 of_resp_partition_min(int16_t ver)
 {
-	bool flex = of_flex(ver);
+	bool flex = FERRY_MSG_FLEX(OFFSET_FETCH, ver);
 	/* PartitionIndex, CommittedOffset, CommittedLeaderEpoch (v5+), null Metadata,
 	 * ErrorCode, tags */
 	return 4u + 8u + (ver >= 5 ? 4u : 0u) + grp_nstr_min(flex) + 2u + (flex ? 1u : 0u);
@@ -394,9 +357,9 @@ ferry_kafka_offset_fetch_req_encode(struct ferry_wr *w, int16_t ver,
 {
 	size_t start = w->len;
 	bool ovf = w->overflow;
-	bool flex = of_flex(ver);
+	bool flex = FERRY_MSG_FLEX(OFFSET_FETCH, ver);
 
-	if (!of_ver_ok(ver))
+	if (!FERRY_MSG_VER_OK(OFFSET_FETCH, ver))
 		return FERRY_ERR__UNSUPPORTED_VERSION;
 	if (m->GroupId.p == NULL)
 		return FERRY_ERR__INVALID_ARG;
@@ -431,10 +394,10 @@ int
 ferry_kafka_offset_fetch_req_decode(struct ferry_rd *rd, int16_t ver, struct ferry_arena *a,
 				    struct ferry_kafka_offset_fetch_req *m)
 {
-	bool flex = of_flex(ver);
+	bool flex = FERRY_MSG_FLEX(OFFSET_FETCH, ver);
 
 	memset(m, 0, sizeof(*m));
-	if (!of_ver_ok(ver))
+	if (!FERRY_MSG_VER_OK(OFFSET_FETCH, ver))
 		return ferry_msg_dec_fail(rd, FERRY_ERR__UNSUPPORTED_VERSION);
 
 	if (!ferry_rd_str(rd, flex, false, &m->GroupId))
@@ -472,9 +435,9 @@ ferry_kafka_offset_fetch_resp_encode(struct ferry_wr *w, int16_t ver,
 {
 	size_t start = w->len;
 	bool ovf = w->overflow;
-	bool flex = of_flex(ver);
+	bool flex = FERRY_MSG_FLEX(OFFSET_FETCH, ver);
 
-	if (!of_ver_ok(ver))
+	if (!FERRY_MSG_VER_OK(OFFSET_FETCH, ver))
 		return FERRY_ERR__UNSUPPORTED_VERSION;
 	if (!ferry_msg_arr_ok(m->n_topics, m->Topics, false))
 		return FERRY_ERR__INVALID_ARG;
@@ -515,10 +478,10 @@ int
 ferry_kafka_offset_fetch_resp_decode(struct ferry_rd *rd, int16_t ver, struct ferry_arena *a,
 				     struct ferry_kafka_offset_fetch_resp *m)
 {
-	bool flex = of_flex(ver);
+	bool flex = FERRY_MSG_FLEX(OFFSET_FETCH, ver);
 
 	memset(m, 0, sizeof(*m));
-	if (!of_ver_ok(ver))
+	if (!FERRY_MSG_VER_OK(OFFSET_FETCH, ver))
 		return ferry_msg_dec_fail(rd, FERRY_ERR__UNSUPPORTED_VERSION);
 
 	if (ver >= 3 && !ferry_rd_i32(rd, &m->ThrottleTimeMs))

@@ -9,6 +9,12 @@
 
 #include "ferry/common.h"
 
+/* Version checks against the FERRY_KAFKA_<API>_VER_MIN/MAX/FLEX constants, the same ones
+ * the API table in api.c is built from, so a range is written down once. */
+#define FERRY_MSG_VER_OK(api, ver)                                                                 \
+	((ver) >= FERRY_KAFKA_##api##_VER_MIN && (ver) <= FERRY_KAFKA_##api##_VER_MAX)
+#define FERRY_MSG_FLEX(api, ver) ((ver) >= FERRY_KAFKA_##api##_VER_FLEX)
+
 /* Encode-time refusal: rewind the writer so no half message is left behind. */
 static inline int
 ferry_msg_enc_fail(struct ferry_wr *w, size_t start, bool overflow, int err)

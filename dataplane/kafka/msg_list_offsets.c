@@ -15,23 +15,11 @@
 #include "ferry/kafka_ctl.h"
 #include "msg_int.h"
 
-static bool
-lo_ver_ok(int16_t ver)
-{
-	return ver >= FERRY_KAFKA_LIST_OFFSETS_VER_MIN && ver <= FERRY_KAFKA_LIST_OFFSETS_VER_MAX;
-}
-
-static bool
-lo_flex(int16_t ver)
-{
-	return ver >= FERRY_KAFKA_LIST_OFFSETS_VER_FLEX;
-}
-
 /* Name (empty) + Partitions (empty) + tags: the smallest topic entry. */
 static size_t
 lo_topic_min(int16_t ver)
 {
-	return lo_flex(ver) ? 1 + 1 + 1 : 2 + 4;
+	return FERRY_MSG_FLEX(LIST_OFFSETS, ver) ? 1 + 1 + 1 : 2 + 4;
 }
 
 /* ---- request ------------------------------------------------------------------------------ */
@@ -40,7 +28,7 @@ static size_t
 lo_req_partition_min(int16_t ver)
 {
 	/* PartitionIndex, CurrentLeaderEpoch (v4+), Timestamp, tags */
-	return 4u + (ver >= 4 ? 4u : 0u) + 8u + (lo_flex(ver) ? 1u : 0u);
+	return 4u + (ver >= 4 ? 4u : 0u) + 8u + (FERRY_MSG_FLEX(LIST_OFFSETS, ver) ? 1u : 0u);
 }
 
 int
@@ -49,9 +37,9 @@ ferry_kafka_list_offsets_req_encode(struct ferry_wr *w, int16_t ver,
 {
 	size_t start = w->len;
 	bool ovf = w->overflow;
-	bool flex = lo_flex(ver);
+	bool flex = FERRY_MSG_FLEX(LIST_OFFSETS, ver);
 
-	if (!lo_ver_ok(ver))
+	if (!FERRY_MSG_VER_OK(LIST_OFFSETS, ver))
 		return FERRY_ERR__UNSUPPORTED_VERSION;
 	/* IsolationLevel (v2+) is non-ignorable: read_committed cannot be asked at v1. */
 	if (ver < 2 && m->IsolationLevel != 0)
@@ -91,10 +79,10 @@ int
 ferry_kafka_list_offsets_req_decode(struct ferry_rd *rd, int16_t ver, struct ferry_arena *a,
 				    struct ferry_kafka_list_offsets_req *m)
 {
-	bool flex = lo_flex(ver);
+	bool flex = FERRY_MSG_FLEX(LIST_OFFSETS, ver);
 
 	memset(m, 0, sizeof(*m));
-	if (!lo_ver_ok(ver))
+	if (!FERRY_MSG_VER_OK(LIST_OFFSETS, ver))
 		return ferry_msg_dec_fail(rd, FERRY_ERR__UNSUPPORTED_VERSION);
 
 	if (!ferry_rd_i32(rd, &m->ReplicaId))
@@ -145,7 +133,7 @@ static size_t
 lo_resp_partition_min(int16_t ver)
 {
 	/* PartitionIndex, ErrorCode, Timestamp, Offset, LeaderEpoch (v4+), tags */
-	return 4u + 2u + 8u + 8u + (ver >= 4 ? 4u : 0u) + (lo_flex(ver) ? 1u : 0u);
+	return 4u + 2u + 8u + 8u + (ver >= 4 ? 4u : 0u) + (FERRY_MSG_FLEX(LIST_OFFSETS, ver) ? 1u : 0u);
 }
 
 int
@@ -154,9 +142,9 @@ ferry_kafka_list_offsets_resp_encode(struct ferry_wr *w, int16_t ver,
 {
 	size_t start = w->len;
 	bool ovf = w->overflow;
-	bool flex = lo_flex(ver);
+	bool flex = FERRY_MSG_FLEX(LIST_OFFSETS, ver);
 
-	if (!lo_ver_ok(ver))
+	if (!FERRY_MSG_VER_OK(LIST_OFFSETS, ver))
 		return FERRY_ERR__UNSUPPORTED_VERSION;
 	if (!ferry_msg_arr_ok(m->n_topics, m->Topics, false))
 		return FERRY_ERR__INVALID_ARG;
@@ -197,10 +185,10 @@ int
 ferry_kafka_list_offsets_resp_decode(struct ferry_rd *rd, int16_t ver, struct ferry_arena *a,
 				     struct ferry_kafka_list_offsets_resp *m)
 {
-	bool flex = lo_flex(ver);
+	bool flex = FERRY_MSG_FLEX(LIST_OFFSETS, ver);
 
 	memset(m, 0, sizeof(*m));
-	if (!lo_ver_ok(ver))
+	if (!FERRY_MSG_VER_OK(LIST_OFFSETS, ver))
 		return ferry_msg_dec_fail(rd, FERRY_ERR__UNSUPPORTED_VERSION);
 
 	if (ver >= 2 && !ferry_rd_i32(rd, &m->ThrottleTimeMs))

@@ -15,18 +15,6 @@
 #include "ferry/kafka_ctl.h"
 #include "msg_int.h"
 
-static bool
-md_ver_ok(int16_t ver)
-{
-	return ver >= FERRY_KAFKA_METADATA_VER_MIN && ver <= FERRY_KAFKA_METADATA_VER_MAX;
-}
-
-static bool
-md_flex(int16_t ver)
-{
-	return ver >= FERRY_KAFKA_METADATA_VER_FLEX;
-}
-
 /* ---- request ------------------------------------------------------------------------------ */
 
 /* Smallest encoding of one MetadataRequestTopic: a name and, when flexible, its tag byte. */
@@ -35,7 +23,7 @@ md_req_topic_min(int16_t ver)
 {
 	if (ver >= 10)
 		return 16 + 1 + 1; /* TopicId, compact (nullable) Name, tags */
-	return md_flex(ver) ? 1 + 1 : 2;
+	return FERRY_MSG_FLEX(METADATA, ver) ? 1 + 1 : 2;
 }
 
 int
@@ -44,9 +32,9 @@ ferry_kafka_metadata_req_encode(struct ferry_wr *w, int16_t ver,
 {
 	size_t start = w->len;
 	bool ovf = w->overflow;
-	bool flex = md_flex(ver);
+	bool flex = FERRY_MSG_FLEX(METADATA, ver);
 
-	if (!md_ver_ok(ver))
+	if (!FERRY_MSG_VER_OK(METADATA, ver))
 		return FERRY_ERR__UNSUPPORTED_VERSION;
 	/* Non-ignorable fields the version cannot carry must hold their defaults
 	 * (Java generator: UnsupportedVersionException). A v1-3 broker always
@@ -88,10 +76,10 @@ int
 ferry_kafka_metadata_req_decode(struct ferry_rd *rd, int16_t ver, struct ferry_arena *a,
 				struct ferry_kafka_metadata_req *m)
 {
-	bool flex = md_flex(ver);
+	bool flex = FERRY_MSG_FLEX(METADATA, ver);
 
 	memset(m, 0, sizeof(*m));
-	if (!md_ver_ok(ver))
+	if (!FERRY_MSG_VER_OK(METADATA, ver))
 		return ferry_msg_dec_fail(rd, FERRY_ERR__UNSUPPORTED_VERSION);
 	/* Defaults of the fields this version may not carry. */
 	m->AllowAutoTopicCreation = true;
@@ -144,7 +132,7 @@ md_arr_min(bool flex)
 static size_t
 md_broker_min(int16_t ver)
 {
-	bool flex = md_flex(ver);
+	bool flex = FERRY_MSG_FLEX(METADATA, ver);
 	/* NodeId, Host, Port, Rack (v1+, always here), tags */
 	return 4 + md_str_min(flex) + 4 + md_str_min(flex) + (flex ? 1 : 0);
 }
@@ -152,7 +140,7 @@ md_broker_min(int16_t ver)
 static size_t
 md_partition_min(int16_t ver)
 {
-	bool flex = md_flex(ver);
+	bool flex = FERRY_MSG_FLEX(METADATA, ver);
 	size_t n = 2 + 4 + 4; /* ErrorCode, PartitionIndex, LeaderId */
 	if (ver >= 7)
 		n += 4;            /* LeaderEpoch */
@@ -165,7 +153,7 @@ md_partition_min(int16_t ver)
 static size_t
 md_topic_min(int16_t ver)
 {
-	bool flex = md_flex(ver);
+	bool flex = FERRY_MSG_FLEX(METADATA, ver);
 	size_t n = 2 + md_str_min(flex); /* ErrorCode, Name */
 	if (ver >= 10)
 		n += 16; /* TopicId */
@@ -180,7 +168,7 @@ static int
 md_resp_partition_encode(struct ferry_wr *w, int16_t ver,
 			 const struct ferry_kafka_metadata_resp_partition *p)
 {
-	bool flex = md_flex(ver);
+	bool flex = FERRY_MSG_FLEX(METADATA, ver);
 
 	if (!ferry_msg_arr_ok(p->n_replica_nodes, p->ReplicaNodes, false) ||
 	    !ferry_msg_arr_ok(p->n_isr_nodes, p->IsrNodes, false))
@@ -207,7 +195,7 @@ static int
 md_resp_topic_encode(struct ferry_wr *w, int16_t ver,
 		     const struct ferry_kafka_metadata_resp_topic *t)
 {
-	bool flex = md_flex(ver);
+	bool flex = FERRY_MSG_FLEX(METADATA, ver);
 	int err;
 
 	/* Name is nullable only from v12; TopicAuthorizedOperations (v8+) is non-ignorable. */
@@ -241,10 +229,10 @@ ferry_kafka_metadata_resp_encode(struct ferry_wr *w, int16_t ver,
 {
 	size_t start = w->len;
 	bool ovf = w->overflow;
-	bool flex = md_flex(ver);
+	bool flex = FERRY_MSG_FLEX(METADATA, ver);
 	int err;
 
-	if (!md_ver_ok(ver))
+	if (!FERRY_MSG_VER_OK(METADATA, ver))
 		return FERRY_ERR__UNSUPPORTED_VERSION;
 	/* ClusterAuthorizedOperations: v8-10 only and non-ignorable (KIP-700 moved it to
 	 * DescribeCluster); ThrottleTimeMs, ClusterId, Rack, TopicId, OfflineReplicas
@@ -290,7 +278,7 @@ static bool
 md_resp_partition_decode(struct ferry_rd *rd, int16_t ver, struct ferry_arena *a,
 			 struct ferry_kafka_metadata_resp_partition *p)
 {
-	bool flex = md_flex(ver);
+	bool flex = FERRY_MSG_FLEX(METADATA, ver);
 
 	p->LeaderEpoch = -1;
 	if (!ferry_rd_i16(rd, &p->ErrorCode) || !ferry_rd_i32(rd, &p->PartitionIndex) ||
@@ -313,7 +301,7 @@ static bool
 md_resp_topic_decode(struct ferry_rd *rd, int16_t ver, struct ferry_arena *a,
 		     struct ferry_kafka_metadata_resp_topic *t)
 {
-	bool flex = md_flex(ver);
+	bool flex = FERRY_MSG_FLEX(METADATA, ver);
 
 	t->TopicAuthorizedOperations = FERRY_KAFKA_AUTHORIZED_OPS_UNKNOWN;
 	if (!ferry_rd_i16(rd, &t->ErrorCode))
@@ -344,10 +332,10 @@ int
 ferry_kafka_metadata_resp_decode(struct ferry_rd *rd, int16_t ver, struct ferry_arena *a,
 				 struct ferry_kafka_metadata_resp *m)
 {
-	bool flex = md_flex(ver);
+	bool flex = FERRY_MSG_FLEX(METADATA, ver);
 
 	memset(m, 0, sizeof(*m));
-	if (!md_ver_ok(ver))
+	if (!FERRY_MSG_VER_OK(METADATA, ver))
 		return ferry_msg_dec_fail(rd, FERRY_ERR__UNSUPPORTED_VERSION);
 	m->ControllerId = -1;
 	m->ClusterAuthorizedOperations = FERRY_KAFKA_AUTHORIZED_OPS_UNKNOWN;

@@ -10,17 +10,13 @@
 #include "ferry/kafka.h"
 #include "msg_int.h"
 
-#define PRODUCE_MIN 3
-#define PRODUCE_MAX 9
-#define PRODUCE_FLEX 9
-
 int
 ferry_kafka_produce_req_encode(struct ferry_wr *w, int16_t ver,
 			       const struct ferry_kafka_produce_req *m)
 {
-	if (ver < PRODUCE_MIN || ver > PRODUCE_MAX)
+	if (!FERRY_MSG_VER_OK(PRODUCE, ver))
 		return FERRY_ERR__UNSUPPORTED_VERSION;
-	bool flex = ver >= PRODUCE_FLEX;
+	bool flex = FERRY_MSG_FLEX(PRODUCE, ver);
 
 	ferry_wr_str(w, flex, m->TransactionalId);
 	ferry_wr_i16(w, m->Acks);
@@ -48,9 +44,9 @@ int
 ferry_kafka_produce_req_decode(struct ferry_rd *rd, int16_t ver, struct ferry_arena *a,
 			       struct ferry_kafka_produce_req *m)
 {
-	if (ver < PRODUCE_MIN || ver > PRODUCE_MAX)
+	if (!FERRY_MSG_VER_OK(PRODUCE, ver))
 		return FERRY_ERR__UNSUPPORTED_VERSION;
-	bool flex = ver >= PRODUCE_FLEX;
+	bool flex = FERRY_MSG_FLEX(PRODUCE, ver);
 	int32_t n;
 
 	memset(m, 0, sizeof(*m));
@@ -96,9 +92,9 @@ int
 ferry_kafka_produce_resp_encode(struct ferry_wr *w, int16_t ver,
 				const struct ferry_kafka_produce_resp *m)
 {
-	if (ver < PRODUCE_MIN || ver > PRODUCE_MAX)
+	if (!FERRY_MSG_VER_OK(PRODUCE, ver))
 		return FERRY_ERR__UNSUPPORTED_VERSION;
-	bool flex = ver >= PRODUCE_FLEX;
+	bool flex = FERRY_MSG_FLEX(PRODUCE, ver);
 
 	ferry_wr_array(w, flex, m->n_topics);
 	for (int32_t t = 0; t < m->n_topics; t++) {
@@ -140,9 +136,9 @@ int
 ferry_kafka_produce_resp_decode(struct ferry_rd *rd, int16_t ver, struct ferry_arena *a,
 				struct ferry_kafka_produce_resp *m)
 {
-	if (ver < PRODUCE_MIN || ver > PRODUCE_MAX)
+	if (!FERRY_MSG_VER_OK(PRODUCE, ver))
 		return FERRY_ERR__UNSUPPORTED_VERSION;
-	bool flex = ver >= PRODUCE_FLEX;
+	bool flex = FERRY_MSG_FLEX(PRODUCE, ver);
 	int32_t n;
 
 	memset(m, 0, sizeof(*m));

@@ -19,26 +19,13 @@
 
 /* ---- InitProducerId (22) ------------------------------------------------------------------ */
 
-static bool
-ipid_ver_ok(int16_t ver)
-{
-	return ver >= FERRY_KAFKA_INIT_PRODUCER_ID_VER_MIN &&
-	       ver <= FERRY_KAFKA_INIT_PRODUCER_ID_VER_MAX;
-}
-
-static bool
-ipid_flex(int16_t ver)
-{
-	return ver >= FERRY_KAFKA_INIT_PRODUCER_ID_VER_FLEX;
-}
-
 int
 ferry_kafka_init_producer_id_req_encode(struct ferry_wr *w, int16_t ver,
 					const struct ferry_kafka_init_producer_id_req *m)
 {
-	bool flex = ipid_flex(ver);
+	bool flex = FERRY_MSG_FLEX(INIT_PRODUCER_ID, ver);
 
-	if (!ipid_ver_ok(ver))
+	if (!FERRY_MSG_VER_OK(INIT_PRODUCER_ID, ver))
 		return FERRY_ERR__UNSUPPORTED_VERSION;
 	/* ProducerId/ProducerEpoch (v3+, KIP-360 epoch bump) are non-ignorable, default -1. */
 	if (ver < 3 && (m->ProducerId != -1 || m->ProducerEpoch != -1))
@@ -58,11 +45,11 @@ int
 ferry_kafka_init_producer_id_req_decode(struct ferry_rd *rd, int16_t ver, struct ferry_arena *a,
 					struct ferry_kafka_init_producer_id_req *m)
 {
-	bool flex = ipid_flex(ver);
+	bool flex = FERRY_MSG_FLEX(INIT_PRODUCER_ID, ver);
 
 	(void)a; /* no arrays */
 	memset(m, 0, sizeof(*m));
-	if (!ipid_ver_ok(ver))
+	if (!FERRY_MSG_VER_OK(INIT_PRODUCER_ID, ver))
 		return ferry_msg_dec_fail(rd, FERRY_ERR__UNSUPPORTED_VERSION);
 	m->ProducerId = -1;
 	m->ProducerEpoch = -1;
@@ -87,9 +74,9 @@ int
 ferry_kafka_init_producer_id_resp_encode(struct ferry_wr *w, int16_t ver,
 					 const struct ferry_kafka_init_producer_id_resp *m)
 {
-	bool flex = ipid_flex(ver);
+	bool flex = FERRY_MSG_FLEX(INIT_PRODUCER_ID, ver);
 
-	if (!ipid_ver_ok(ver))
+	if (!FERRY_MSG_VER_OK(INIT_PRODUCER_ID, ver))
 		return FERRY_ERR__UNSUPPORTED_VERSION;
 	ferry_wr_i32(w, m->ThrottleTimeMs);
 	ferry_wr_i16(w, m->ErrorCode);
@@ -104,11 +91,11 @@ int
 ferry_kafka_init_producer_id_resp_decode(struct ferry_rd *rd, int16_t ver, struct ferry_arena *a,
 					 struct ferry_kafka_init_producer_id_resp *m)
 {
-	bool flex = ipid_flex(ver);
+	bool flex = FERRY_MSG_FLEX(INIT_PRODUCER_ID, ver);
 
 	(void)a;
 	memset(m, 0, sizeof(*m));
-	if (!ipid_ver_ok(ver))
+	if (!FERRY_MSG_VER_OK(INIT_PRODUCER_ID, ver))
 		return ferry_msg_dec_fail(rd, FERRY_ERR__UNSUPPORTED_VERSION);
 
 	if (!ferry_rd_i32(rd, &m->ThrottleTimeMs))
@@ -129,19 +116,6 @@ err_parse:
 
 /* ---- AddPartitionsToTxn (24) -------------------------------------------------------------- */
 
-static bool
-apt_ver_ok(int16_t ver)
-{
-	return ver >= FERRY_KAFKA_ADD_PARTITIONS_TO_TXN_VER_MIN &&
-	       ver <= FERRY_KAFKA_ADD_PARTITIONS_TO_TXN_VER_MAX;
-}
-
-static bool
-apt_flex(int16_t ver)
-{
-	return ver >= FERRY_KAFKA_ADD_PARTITIONS_TO_TXN_VER_FLEX;
-}
-
 /* A topic entry with an empty name and no partitions: Name + array count (+ tags). */
 static size_t
 apt_topic_min(bool flex)
@@ -155,9 +129,9 @@ ferry_kafka_add_partitions_to_txn_req_encode(struct ferry_wr *w, int16_t ver,
 {
 	size_t start = w->len;
 	bool ovf = w->overflow;
-	bool flex = apt_flex(ver);
+	bool flex = FERRY_MSG_FLEX(ADD_PARTITIONS_TO_TXN, ver);
 
-	if (!apt_ver_ok(ver))
+	if (!FERRY_MSG_VER_OK(ADD_PARTITIONS_TO_TXN, ver))
 		return FERRY_ERR__UNSUPPORTED_VERSION;
 	if (m->TransactionalId.p == NULL || !ferry_msg_arr_ok(m->n_topics, m->Topics, false))
 		return FERRY_ERR__INVALID_ARG;
@@ -186,10 +160,10 @@ ferry_kafka_add_partitions_to_txn_req_decode(struct ferry_rd *rd, int16_t ver,
 					     struct ferry_arena *a,
 					     struct ferry_kafka_add_partitions_to_txn_req *m)
 {
-	bool flex = apt_flex(ver);
+	bool flex = FERRY_MSG_FLEX(ADD_PARTITIONS_TO_TXN, ver);
 
 	memset(m, 0, sizeof(*m));
-	if (!apt_ver_ok(ver))
+	if (!FERRY_MSG_VER_OK(ADD_PARTITIONS_TO_TXN, ver))
 		return ferry_msg_dec_fail(rd, FERRY_ERR__UNSUPPORTED_VERSION);
 
 	if (!ferry_rd_str(rd, flex, false, &m->TransactionalId))
@@ -226,9 +200,9 @@ ferry_kafka_add_partitions_to_txn_resp_encode(
 {
 	size_t start = w->len;
 	bool ovf = w->overflow;
-	bool flex = apt_flex(ver);
+	bool flex = FERRY_MSG_FLEX(ADD_PARTITIONS_TO_TXN, ver);
 
-	if (!apt_ver_ok(ver))
+	if (!FERRY_MSG_VER_OK(ADD_PARTITIONS_TO_TXN, ver))
 		return FERRY_ERR__UNSUPPORTED_VERSION;
 	if (!ferry_msg_arr_ok(m->n_results, m->Results, false))
 		return FERRY_ERR__INVALID_ARG;
@@ -260,12 +234,12 @@ ferry_kafka_add_partitions_to_txn_resp_decode(struct ferry_rd *rd, int16_t ver,
 					      struct ferry_arena *a,
 					      struct ferry_kafka_add_partitions_to_txn_resp *m)
 {
-	bool flex = apt_flex(ver);
+	bool flex = FERRY_MSG_FLEX(ADD_PARTITIONS_TO_TXN, ver);
 	/* PartitionIndex, ErrorCode, tags */
 	size_t part_min = 4 + 2 + (flex ? 1 : 0);
 
 	memset(m, 0, sizeof(*m));
-	if (!apt_ver_ok(ver))
+	if (!FERRY_MSG_VER_OK(ADD_PARTITIONS_TO_TXN, ver))
 		return ferry_msg_dec_fail(rd, FERRY_ERR__UNSUPPORTED_VERSION);
 
 	if (!ferry_rd_i32(rd, &m->ThrottleTimeMs))
@@ -305,25 +279,13 @@ err_parse:
 
 /* ---- EndTxn (26) -------------------------------------------------------------------------- */
 
-static bool
-etx_ver_ok(int16_t ver)
-{
-	return ver >= FERRY_KAFKA_END_TXN_VER_MIN && ver <= FERRY_KAFKA_END_TXN_VER_MAX;
-}
-
-static bool
-etx_flex(int16_t ver)
-{
-	return ver >= FERRY_KAFKA_END_TXN_VER_FLEX;
-}
-
 int
 ferry_kafka_end_txn_req_encode(struct ferry_wr *w, int16_t ver,
 			       const struct ferry_kafka_end_txn_req *m)
 {
-	bool flex = etx_flex(ver);
+	bool flex = FERRY_MSG_FLEX(END_TXN, ver);
 
-	if (!etx_ver_ok(ver))
+	if (!FERRY_MSG_VER_OK(END_TXN, ver))
 		return FERRY_ERR__UNSUPPORTED_VERSION;
 	if (m->TransactionalId.p == NULL)
 		return FERRY_ERR__INVALID_ARG;
@@ -340,11 +302,11 @@ int
 ferry_kafka_end_txn_req_decode(struct ferry_rd *rd, int16_t ver, struct ferry_arena *a,
 			       struct ferry_kafka_end_txn_req *m)
 {
-	bool flex = etx_flex(ver);
+	bool flex = FERRY_MSG_FLEX(END_TXN, ver);
 
 	(void)a;
 	memset(m, 0, sizeof(*m));
-	if (!etx_ver_ok(ver))
+	if (!FERRY_MSG_VER_OK(END_TXN, ver))
 		return ferry_msg_dec_fail(rd, FERRY_ERR__UNSUPPORTED_VERSION);
 
 	if (!ferry_rd_str(rd, flex, false, &m->TransactionalId))
@@ -367,9 +329,9 @@ int
 ferry_kafka_end_txn_resp_encode(struct ferry_wr *w, int16_t ver,
 				const struct ferry_kafka_end_txn_resp *m)
 {
-	bool flex = etx_flex(ver);
+	bool flex = FERRY_MSG_FLEX(END_TXN, ver);
 
-	if (!etx_ver_ok(ver))
+	if (!FERRY_MSG_VER_OK(END_TXN, ver))
 		return FERRY_ERR__UNSUPPORTED_VERSION;
 	ferry_wr_i32(w, m->ThrottleTimeMs);
 	ferry_wr_i16(w, m->ErrorCode);
@@ -382,11 +344,11 @@ int
 ferry_kafka_end_txn_resp_decode(struct ferry_rd *rd, int16_t ver, struct ferry_arena *a,
 				struct ferry_kafka_end_txn_resp *m)
 {
-	bool flex = etx_flex(ver);
+	bool flex = FERRY_MSG_FLEX(END_TXN, ver);
 
 	(void)a;
 	memset(m, 0, sizeof(*m));
-	if (!etx_ver_ok(ver))
+	if (!FERRY_MSG_VER_OK(END_TXN, ver))
 		return ferry_msg_dec_fail(rd, FERRY_ERR__UNSUPPORTED_VERSION);
 
 	if (!ferry_rd_i32(rd, &m->ThrottleTimeMs))

@@ -32,6 +32,20 @@ enum ferry_kafka_api {
 	FERRY_KAFKA_END_TXN = 26,
 };
 
+/* Versions ferry implements for the data-path APIs (first flexible version from the
+ * message JSON files). Floors: Produce 3 and Fetch 4 are Kafka 4.0's baselines
+ * (KIP-896), and Fetch below 4 would make the broker down-convert batches. Ceilings:
+ * Fetch 12 is the last version with topic names, Produce 9 the first flexible one. */
+#define FERRY_KAFKA_PRODUCE_VER_MIN 3
+#define FERRY_KAFKA_PRODUCE_VER_MAX 9
+#define FERRY_KAFKA_PRODUCE_VER_FLEX 9
+#define FERRY_KAFKA_FETCH_VER_MIN 4
+#define FERRY_KAFKA_FETCH_VER_MAX 12
+#define FERRY_KAFKA_FETCH_VER_FLEX 12
+#define FERRY_KAFKA_API_VERSIONS_VER_MIN 0
+#define FERRY_KAFKA_API_VERSIONS_VER_MAX 3
+#define FERRY_KAFKA_API_VERSIONS_VER_FLEX 3
+
 /** Highest ApiKey the version tables are sized for. */
 #define FERRY_KAFKA_API_MAX 100
 
