@@ -150,31 +150,19 @@ replicate(struct ferry_kclient *src, struct ferry_kclient *dst, const char *topi
 	  const char *target_topic, int64_t pid, int16_t epoch, int expect, struct demo_stats *st,
 	  struct ferry_codec_ctx *cc)
 {
-	static uint8_t mem[1 << 20], pmem[1 << 16], dec[16 << 20];
+	static uint8_t mem[1 << 20], dec[16 << 20];
 	char err[256];
-	int fver = ferry_kclient_version(src, FERRY_KAFKA_FETCH);
-	int pver = ferry_kclient_version(dst, FERRY_KAFKA_PRODUCE);
 	int64_t offset = 0;
 	int32_t seq = 0;
 	for (int round = 0; round < 10000 && st->records < expect; round++) {
 		struct ferry_arena a;
 		ferry_arena_init(&a, mem, sizeof(mem));
-		struct ferry_kafka_fetch_req_part p = { 0, -1, offset, -1, -1, 8 << 20 };
-		struct ferry_kafka_fetch_req_topic t = { ferry_span_str(topic), 1, &p };
-		struct ferry_kafka_fetch_req req = {
-			.ReplicaId = -1, .MaxWaitMs = 200, .MinBytes = 1, .MaxBytes = 32 << 20,
-			.SessionEpoch = -1, .n_topics = 1, .Topics = &t, .RackId = ferry_span_str(""),
-		};
-		struct ferry_kafka_fetch_resp resp;
-		if (ferry_kclient_call(src, FERRY_KAFKA_FETCH, (int16_t)fver, &req, &resp, &a, err,
-				       sizeof(err)) < 0) {
-			fprintf(stderr, "demo: fetch %s: %s\n", topic, err);
-			return -1;
-		}
-		struct ferry_kafka_fetch_resp_part *rp = &resp.Responses[0].Partitions[0];
-		if (resp.ErrorCode || rp->ErrorCode) {
+		struct ferry_kafka_fetch_resp_part *rp = NULL;
+		int frc = ferry_kclient_fetch_partition(src, topic, 0, offset, 0, 8 << 20, 200, &a,
+							&rp, err, sizeof(err));
+		if (frc != 0) {
 			fprintf(stderr, "demo: fetch %s: %s\n", topic,
-				ferry_err_name(resp.ErrorCode ? resp.ErrorCode : rp->ErrorCode));
+				frc < 0 ? err : ferry_err_name(frc));
 			return -1;
 		}
 		struct ferry_kafka_batch_iter it;
@@ -223,20 +211,12 @@ replicate(struct ferry_kclient *src, struct ferry_kclient *dst, const char *topi
 				return -1;
 			}
 			seq += b.hdr.RecordsCount;
-			struct ferry_arena pa;
-			ferry_arena_init(&pa, pmem, sizeof(pmem));
-			struct ferry_kafka_produce_req_part pp = { 0, b.bytes };
-			struct ferry_kafka_produce_req_topic pt = { ferry_span_str(target_topic), 1, &pp };
-			struct ferry_kafka_produce_req preq = { { NULL, 0 }, -1, 10000, 1, &pt };
-			struct ferry_kafka_produce_resp presp;
-			if (ferry_kclient_call(dst, FERRY_KAFKA_PRODUCE, (int16_t)pver, &preq, &presp, &pa,
-					       err, sizeof(err)) < 0) {
-				fprintf(stderr, "demo: produce %s: %s\n", target_topic, err);
-				return -1;
-			}
-			int16_t perr = presp.Responses[0].PartitionResponses[0].ErrorCode;
-			if (perr) {
-				fprintf(stderr, "demo: produce %s: %s\n", target_topic, ferry_err_name(perr));
+			int64_t base;
+			rc = ferry_kclient_produce_batch(dst, target_topic, 0, b.bytes, -1, &base, err,
+							 sizeof(err));
+			if (rc != 0) {
+				fprintf(stderr, "demo: produce %s: %s\n", target_topic,
+					rc < 0 ? err : ferry_err_name(rc));
 				return -1;
 			}
 		}

@@ -231,29 +231,17 @@ ferryctl_fetch(int argc, char **argv)
 	while (printed < count && idle < 3) {
 		struct ferry_arena a;
 		ferry_arena_init(&a, mem, sizeof(mem));
-		struct ferry_kafka_fetch_req_part p = { partition, -1, offset, -1, -1, 4 << 20 };
-		struct ferry_kafka_fetch_req_topic t = { ferry_span_str(topic), 1, &p };
-		struct ferry_kafka_fetch_req req = {
-			.ReplicaId = -1, .MaxWaitMs = 300, .MinBytes = 1, .MaxBytes = 16 << 20,
-			.IsolationLevel = isolation, .SessionEpoch = -1, .n_topics = 1, .Topics = &t,
-			.RackId = ferry_span_str(""),
-		};
-		struct ferry_kafka_fetch_resp resp;
-		if (ferry_kclient_call(&kc, FERRY_KAFKA_FETCH, (int16_t)ver, &req, &resp, &a, err,
-				       sizeof(err)) < 0) {
+		struct ferry_kafka_fetch_resp_part *rp = NULL;
+		int rc = ferry_kclient_fetch_partition(&kc, topic, partition, offset, isolation,
+						       4 << 20, 300, &a, &rp, err, sizeof(err));
+		if (rc < 0) {
 			fprintf(stderr, "fetch: %s\n", err);
 			status = 1;
 			break;
 		}
-		if (resp.n_topics < 1 || resp.Responses[0].n_partitions < 1) {
-			fprintf(stderr, "fetch: empty response\n");
-			status = 1;
-			break;
-		}
-		struct ferry_kafka_fetch_resp_part *rp = &resp.Responses[0].Partitions[0];
-		if (rp->ErrorCode) {
+		if (rc > 0) {
 			fprintf(stderr, "fetch: %s [%d] offset %lld: broker error %s\n", topic, partition,
-				(long long)offset, ferry_err_name(rp->ErrorCode));
+				(long long)offset, ferry_err_name(rc));
 			status = 1;
 			break;
 		}
@@ -374,43 +362,25 @@ ferryctl_produce(int argc, char **argv)
 		goto out_free;
 	}
 	int ver = ferry_kclient_version(&kc, FERRY_KAFKA_PRODUCE);
-	if (ver < 0) {
-		fprintf(stderr, "produce: broker speaks no Produce version ferry supports (v3-v9)\n");
-		goto out_close;
-	}
-	struct ferry_kafka_produce_req_part part = { partition, ferry_span_make(batch, w.len) };
-	struct ferry_kafka_produce_req_topic t = { ferry_span_str(topic), 1, &part };
-	struct ferry_kafka_produce_req req = { { NULL, 0 }, acks, 10000, 1, &t };
-	if (acks == 0) {
-		int32_t corr;
-		if (ferry_kclient_send(&kc, FERRY_KAFKA_PRODUCE, (int16_t)ver, &req, &corr, err,
-				       sizeof(err)) < 0) {
-			fprintf(stderr, "produce: %s\n", err);
-			goto out_close;
-		}
-		printf("produced %zu record(s), %zu bytes (%s), acks=0: no answer expected\n", n,
-		       w.len, ferry_codec_name(codec));
-		status = 0;
-		goto out_close;
-	}
-	static uint8_t mem[1 << 16];
-	struct ferry_arena a;
-	ferry_arena_init(&a, mem, sizeof(mem));
-	struct ferry_kafka_produce_resp resp;
-	if (ferry_kclient_call(&kc, FERRY_KAFKA_PRODUCE, (int16_t)ver, &req, &resp, &a, err,
-			       sizeof(err)) < 0) {
+	int64_t base;
+	rc = ferry_kclient_produce_batch(&kc, topic, partition, ferry_span_make(batch, w.len), acks,
+					 &base, err, sizeof(err));
+	if (rc < 0) {
 		fprintf(stderr, "produce: %s\n", err);
 		goto out_close;
 	}
-	struct ferry_kafka_produce_resp_part *pr = &resp.Responses[0].PartitionResponses[0];
-	if (pr->ErrorCode) {
+	if (rc > 0) {
 		fprintf(stderr, "produce: %s [%d]: broker error %s\n", topic, partition,
-			ferry_err_name(pr->ErrorCode));
+			ferry_err_name(rc));
 		goto out_close;
 	}
-	printf("produced %zu record(s) in one %s batch of %zu bytes to %s [%d] at offset %lld "
-	       "(Produce v%d)\n",
-	       n, ferry_codec_name(codec), w.len, topic, partition, (long long)pr->BaseOffset, ver);
+	if (acks == 0)
+		printf("produced %zu record(s), %zu bytes (%s), acks=0: no answer expected\n", n,
+		       w.len, ferry_codec_name(codec));
+	else
+		printf("produced %zu record(s) in one %s batch of %zu bytes to %s [%d] at offset "
+		       "%lld (Produce v%d)\n",
+		       n, ferry_codec_name(codec), w.len, topic, partition, (long long)base, ver);
 	status = 0;
 out_close:
 	ferry_kclient_close(&kc);

@@ -299,3 +299,74 @@ ferry_kclient_version(const struct ferry_kclient *kc, int16_t api)
 {
 	return ferry_kafka_pick_version(&kc->versions, api);
 }
+
+int
+ferry_kclient_fetch_partition(struct ferry_kclient *kc, const char *topic, int32_t partition,
+			      int64_t offset, int8_t isolation, int32_t max_bytes, int32_t max_wait_ms,
+			      struct ferry_arena *a, struct ferry_kafka_fetch_resp_part **part,
+			      char *err, size_t errlen)
+{
+	int ver = ferry_kclient_version(kc, FERRY_KAFKA_FETCH);
+	if (ver < 0) {
+		snprintf(err, errlen, "%s:%s speaks no Fetch version ferry supports (v4-v12)",
+			 kc->host, kc->port);
+		return ver;
+	}
+	struct ferry_kafka_fetch_req_part p = { partition, -1, offset, -1, -1, max_bytes };
+	struct ferry_kafka_fetch_req_topic t = { ferry_span_str(topic), 1, &p };
+	struct ferry_kafka_fetch_req req = {
+		.ReplicaId = -1, .MaxWaitMs = max_wait_ms, .MinBytes = 1, .MaxBytes = max_bytes,
+		.IsolationLevel = isolation, .SessionEpoch = -1, .n_topics = 1, .Topics = &t,
+		.RackId = ferry_span_str(""),
+	};
+	struct ferry_kafka_fetch_resp resp;
+	int rc = ferry_kclient_call(kc, FERRY_KAFKA_FETCH, (int16_t)ver, &req, &resp, a, err, errlen);
+	if (rc < 0)
+		return rc;
+	if (resp.ErrorCode)
+		return resp.ErrorCode;
+	if (resp.n_topics < 1 || resp.Responses[0].n_partitions < 1) {
+		snprintf(err, errlen, "Fetch v%d: the answer holds no partition", ver);
+		return FERRY_ERR__BAD_COUNT;
+	}
+	*part = &resp.Responses[0].Partitions[0];
+	return (*part)->ErrorCode;
+}
+
+int
+ferry_kclient_produce_batch(struct ferry_kclient *kc, const char *topic, int32_t partition,
+			    struct ferry_span batch, int16_t acks, int64_t *base_offset, char *err,
+			    size_t errlen)
+{
+	static uint8_t mem[1 << 16];
+	int ver = ferry_kclient_version(kc, FERRY_KAFKA_PRODUCE);
+	if (ver < 0) {
+		snprintf(err, errlen, "%s:%s speaks no Produce version ferry supports (v3-v9)",
+			 kc->host, kc->port);
+		return ver;
+	}
+	struct ferry_kafka_produce_req_part p = { partition, batch };
+	struct ferry_kafka_produce_req_topic t = { ferry_span_str(topic), 1, &p };
+	struct ferry_kafka_produce_req req = { { NULL, 0 }, acks, 10000, 1, &t };
+	*base_offset = -1;
+	if (acks == 0) {
+		/* §1.1: Acks 0 gets no response at all. */
+		int32_t corr;
+		return ferry_kclient_send(kc, FERRY_KAFKA_PRODUCE, (int16_t)ver, &req, &corr, err,
+					  errlen);
+	}
+	struct ferry_arena a;
+	ferry_arena_init(&a, mem, sizeof(mem));
+	struct ferry_kafka_produce_resp resp;
+	int rc = ferry_kclient_call(kc, FERRY_KAFKA_PRODUCE, (int16_t)ver, &req, &resp, &a, err,
+				    errlen);
+	if (rc < 0)
+		return rc;
+	if (resp.n_topics < 1 || resp.Responses[0].n_partitions < 1) {
+		snprintf(err, errlen, "Produce v%d: the answer holds no partition", ver);
+		return FERRY_ERR__BAD_COUNT;
+	}
+	struct ferry_kafka_produce_resp_part *pr = &resp.Responses[0].PartitionResponses[0];
+	*base_offset = pr->BaseOffset;
+	return pr->ErrorCode;
+}

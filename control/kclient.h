@@ -52,6 +52,28 @@ int ferry_kclient_version(const struct ferry_kclient *kc, int16_t api);
 int ferry_kclient_call(struct ferry_kclient *kc, int16_t api, int16_t ver, const void *req,
 		       void *resp, struct ferry_arena *a, char *err, size_t errlen);
 
+/**
+ * Fetch one partition from 'offset' at the negotiated Fetch version: a sessionless
+ * fetch (SessionId 0, epoch -1), no leader-epoch fencing, RackId "". PartitionMaxBytes
+ * and MaxBytes are both max_bytes. On return *part points into the decoded response
+ * (valid until the next call). Returns 0, a negative ferry_err / -errno (message in
+ * err), or the broker's Kafka error code (> 0) from the top level or the partition.
+ */
+int ferry_kclient_fetch_partition(struct ferry_kclient *kc, const char *topic, int32_t partition,
+				  int64_t offset, int8_t isolation, int32_t max_bytes,
+				  int32_t max_wait_ms, struct ferry_arena *a,
+				  struct ferry_kafka_fetch_resp_part **part, char *err, size_t errlen);
+
+/**
+ * Produce one record batch to one partition at the negotiated Produce version, not
+ * transactional, TimeoutMs 10000. With acks 0 nothing is awaited (*base_offset = -1).
+ * Returns 0 with *base_offset set, a negative ferry_err / -errno, or the partition's
+ * Kafka error code (> 0).
+ */
+int ferry_kclient_produce_batch(struct ferry_kclient *kc, const char *topic, int32_t partition,
+				struct ferry_span batch, int16_t acks, int64_t *base_offset, char *err,
+				size_t errlen);
+
 /** Send a request without waiting for an answer (Produce with Acks 0). */
 int ferry_kclient_send(struct ferry_kclient *kc, int16_t api, int16_t ver, const void *req,
 		       int32_t *corr, char *err, size_t errlen);
