@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs ferry's build, test and demo dependencies from Debian 12's archive.
 # Idempotent and non-interactive: does nothing when every package is present.
-# Called by the README's two quick-start commands (make demo, make test) and by .ci/run.
+# Called by the README's two quick-start commands (scripts/demo.sh, scripts/test.sh) and,
+# through scripts/test.sh, by .ci/run.
 set -eu
 
 PKGS="build-essential pkg-config meson ninja-build clang libclang-rt-14-dev
