@@ -5,11 +5,17 @@
  *                    id = rule index; HS_FLAG_SOM_LEFTMOST when the rule needs the match
  *                    span (mask, tokenise, or a validator/length/charset gate),
  *                    HS_FLAG_CASELESS per rule.
+ *   gate database    the prefilter patterns of the gated rules, id = rule index, no SOM:
+ *                    scanned once per batch to find the records worth a closer look.
+ *   rule databases   one per gated rule, its own patterns (flags as above).
+ *   ungated database the patterns of the rules without a prefilter (flags as above).
+ *                    The runtime scans with these three; the record database is the
+ *                    reference that tools and the differential test use.
  *   topic database   permit, deny and per-rule topic selectors, each wrapped as \A(?:...)\z
  *                    (whole-name match, MM2 semantics) with HS_FLAG_SINGLEMATCH; id = index
  *                    into snapshot.topic_ids, which says permit / deny / selector of rule N.
  *
- * Both are serialised (hs_serialize_database) so the dataplane can place them in its own
+ * All are serialised (hs_serialize_database) so the dataplane can place them in its own
  * memory with hs_deserialize_database_at. Every pattern is first checked alone with
  * hs_expression_info so that all bad patterns are reported with file:line, not just the first
  * one hs_compile_multi stops at.
@@ -183,7 +189,8 @@ ferry_policy_compile(const struct ferry_rules *rs, struct ferry_policy_snapshot 
 		     size_t errlen)
 {
 	struct ferry_rules_err e = { .buf = err, .cap = errlen };
-	struct exprs rec = { 0 }, top = { 0 };
+	struct exprs rec = { 0 }, top = { 0 }, gate = { 0 }, ungated = { 0 };
+	struct exprs *own = NULL; /* [n_rules]: a gated rule's own patterns */
 	int rc = -ENOMEM;
 
 	memset(snap, 0, sizeof(*snap));
@@ -195,17 +202,33 @@ ferry_policy_compile(const struct ferry_rules *rs, struct ferry_policy_snapshot 
 	snap->default_permit = rs->default_permit;
 	snap->n_rules = (uint32_t)rs->n_rules;
 	snap->rules = calloc(rs->n_rules ? rs->n_rules : 1, sizeof(*snap->rules));
-	if (snap->rules == NULL)
+	own = calloc(rs->n_rules ? rs->n_rules : 1, sizeof(*own));
+	snap->rule_db = calloc(rs->n_rules ? rs->n_rules : 1, sizeof(*snap->rule_db));
+	snap->rule_db_len = calloc(rs->n_rules ? rs->n_rules : 1, sizeof(*snap->rule_db_len));
+	if (snap->rules == NULL || own == NULL || snap->rule_db == NULL ||
+	    snap->rule_db_len == NULL)
 		goto out_free_exprs;
 
-	/* Record patterns: id = rule index. */
+	/* Record patterns: id = rule index, in the reference database and in either the
+	 * rule's own database (gated) or the ungated one; prefilters go to the gate database,
+	 * without SOM (the gate only says which records to look at). */
 	for (size_t i = 0; i < rs->n_rules; i++) {
 		const struct ferry_rules_rule *rr = &rs->rules[i];
+		unsigned int fl = ferry_policy_rule_hs_flags(&rr->r);
 		snap->rules[i] = rr->r;
 		snap->rules[i].id = (uint32_t)i;
-		for (size_t k = 0; k < rr->n_patterns; k++)
-			if (exprs_add(&rec, &rr->patterns[k], rr->r.name, "patterns", k,
-				      ferry_policy_rule_hs_flags(&rr->r), (unsigned int)i, false))
+		snap->rules[i].gated = rr->n_prefilter > 0;
+		for (size_t k = 0; k < rr->n_patterns; k++) {
+			if (exprs_add(&rec, &rr->patterns[k], rr->r.name, "patterns", k, fl,
+				      (unsigned int)i, false) ||
+			    exprs_add(rr->n_prefilter ? &own[i] : &ungated, &rr->patterns[k],
+				      rr->r.name, "patterns", k, fl, (unsigned int)i, false))
+				goto out_free_exprs;
+		}
+		for (size_t k = 0; k < rr->n_prefilter; k++)
+			if (exprs_add(&gate, &rr->prefilter[k], rr->r.name, "prefilter", k,
+				      fl & ~(unsigned int)HS_FLAG_SOM_LEFTMOST, (unsigned int)i,
+				      false))
 				goto out_free_exprs;
 	}
 	snap->n_patterns = (uint32_t)rec.n;
@@ -249,6 +272,7 @@ ferry_policy_compile(const struct ferry_rules *rs, struct ferry_policy_snapshot 
 	snap->n_topic_deny = (uint32_t)rs->n_deny;
 
 	check_exprs(&e, &rec, true);
+	check_exprs(&e, &gate, true);
 	check_exprs(&e, &top, false);
 	if (e.n > 0) {
 		rc = -EINVAL;
@@ -258,6 +282,15 @@ ferry_policy_compile(const struct ferry_rules *rs, struct ferry_policy_snapshot 
 	if (rc == 0)
 		rc = compile_db(&e, &top, &snap->topic_db, &snap->topic_db_len,
 				&snap->topic_db_size);
+	if (rc == 0)
+		rc = compile_db(&e, &gate, &snap->gate_db, &snap->gate_db_len, &snap->gate_db_size);
+	if (rc == 0)
+		rc = compile_db(&e, &ungated, &snap->ungated_db, &snap->ungated_db_len,
+				&snap->ungated_db_size);
+	for (size_t i = 0; rc == 0 && i < rs->n_rules; i++) {
+		size_t size;
+		rc = compile_db(&e, &own[i], &snap->rule_db[i], &snap->rule_db_len[i], &size);
+	}
 	if (rc != 0)
 		goto out_free_exprs;
 
@@ -266,6 +299,11 @@ ferry_policy_compile(const struct ferry_rules *rs, struct ferry_policy_snapshot 
 	rc = 0;
 
 out_free_exprs:
+	for (size_t i = 0; own != NULL && i < rs->n_rules; i++)
+		exprs_free(&own[i]);
+	free(own);
+	exprs_free(&ungated);
+	exprs_free(&gate);
 	exprs_free(&top);
 	exprs_free(&rec);
 	if (rc != 0)
@@ -282,6 +320,12 @@ ferry_policy_snapshot_free(struct ferry_policy_snapshot *snap)
 	/* hs_serialize_database allocates with the Hyperscan misc allocator: malloc by
 	 * default, and ferry does not install another. */
 	free(snap->record_db);
+	free(snap->gate_db);
+	free(snap->ungated_db);
+	for (uint32_t i = 0; snap->rule_db != NULL && i < snap->n_rules; i++)
+		free(snap->rule_db[i]);
+	free(snap->rule_db);
+	free(snap->rule_db_len);
 	free(snap->topic_db);
 	free(snap->topic_ids);
 	explicit_bzero(snap->token_key, sizeof(snap->token_key));

@@ -21,6 +21,11 @@
  *     - name: card-number               # required; [A-Za-z0-9._-], < 64 bytes, unique
  *       description: free text
  *       patterns: ["\\b(?:\\d[ -]?){12,18}\\d\\b"]   # required; Hyperscan (PCRE) syntax
+ *       prefilter: ["\\d[ -]?\\d[ -]?\\d"] # optional gate: every match of the patterns
+ *                                       # contains a prefilter match; no anchors or \\b.
+ *                                       # The batch is scanned once with all gates; only
+ *                                       # records where a rule's gate fired are scanned
+ *                                       # with the rule itself (see runtime.c)
  *       where: [value, header:notes]    # key | value | header:NAME | all (default: all)
  *       validator: luhn                 # none | luhn | iban | charset | nric | mynumber
  *       charset: "0-9 +()-"             # bytes allowed in a match (ranges a-z; '-' last)
@@ -302,6 +307,52 @@ get_regex_list(struct parse *p, const yaml_node_t *seq, const struct rule_ctx *r
 
 /* ---- one rule --------------------------------------------------------------------------- */
 
+/*
+ * A prefilter runs once over a batch's concatenated records, so an assertion about what
+ * surrounds a match (\b, \B, ^, $, \A, \z, \Z, \G, lookbehind) would look at the bytes of
+ * a neighbouring field or record and could miss a match the rule itself finds inside one
+ * field. Returns the first such construct, or NULL. Escapes and bracket classes are skipped
+ * properly; inside a class '^' and '$' are ordinary.
+ */
+static const char *
+prefilter_anchor(const char *re)
+{
+	bool in_class = false;
+	for (const char *c = re; *c; c++) {
+		if (*c == '\\') {
+			if (c[1] == '\0')
+				break;
+			c++;
+			if (!in_class && strchr("bBAzZG", *c) != NULL) {
+				static const char *const names[] = { "\\b", "\\B", "\\A",
+								     "\\z", "\\Z", "\\G" };
+				return names[strchr("bBAzZG", *c) - "bBAzZG"];
+			}
+			continue;
+		}
+		if (in_class) {
+			if (*c == ']')
+				in_class = false;
+			continue;
+		}
+		if (*c == '[') {
+			in_class = true;
+			if (c[1] == '^')
+				c++;
+			if (c[1] == ']')
+				c++; /* a leading ']' is a literal */
+			continue;
+		}
+		if (*c == '^')
+			return "^";
+		if (*c == '$')
+			return "$";
+		if (c[0] == '(' && c[1] == '?' && c[2] == '<' && (c[3] == '=' || c[3] == '!'))
+			return "lookbehind";
+	}
+	return NULL;
+}
+
 static bool
 valid_rule_name(const char *s, size_t len)
 {
@@ -417,10 +468,10 @@ parse_mask(struct parse *p, const yaml_node_t *n, const struct rule_ctx *rc,
 static void
 parse_rule(struct parse *p, const yaml_node_t *m, size_t index)
 {
-	static const char *const keys[] = { "name",      "description", "patterns", "where",
-					    "validator", "charset",     "min_len",  "max_len",
-					    "action",    "mask",        "topics",   "caseless",
-					    NULL };
+	static const char *const keys[] = { "name",     "description", "patterns", "prefilter",
+					    "where",    "validator",   "charset",  "min_len",
+					    "max_len",  "action",      "mask",     "topics",
+					    "caseless", NULL };
 	struct ferry_rules *rs = p->rs;
 	struct rule_ctx rc = { .name = NULL, .index = index };
 	if (m->type != YAML_MAPPING_NODE) {
@@ -474,6 +525,23 @@ parse_rule(struct parse *p, const yaml_node_t *m, size_t index)
 		get_regex_list(p, n, &rc, "patterns", &rr->patterns, &rr->n_patterns,
 			       FERRY_RULES_PATTERNS_MAX);
 	r->n_patterns = (uint32_t)rr->n_patterns;
+
+	if ((n = lookup(p, m, "prefilter")) != NULL) {
+		get_regex_list(p, n, &rc, "prefilter", &rr->prefilter, &rr->n_prefilter,
+			       FERRY_RULES_PATTERNS_MAX);
+		for (size_t k = 0; k < rr->n_prefilter; k++) {
+			const char *bad = prefilter_anchor(rr->prefilter[k].expr);
+			if (bad != NULL)
+				perr(p, n, &rc,
+				     "prefilter[%zu]: '%s' is not allowed in a prefilter: it runs "
+				     "over "
+				     "the whole batch, across field boundaries, where anchors and "
+				     "word "
+				     "boundaries do not mean what they mean in one field",
+				     k, bad);
+		}
+		r->gated = rr->n_prefilter > 0;
+	}
 
 	if ((n = lookup(p, m, "where")) != NULL)
 		parse_where(p, n, &rc, r);
@@ -880,6 +948,7 @@ ferry_rules_free(struct ferry_rules *rs)
 {
 	for (size_t i = 0; i < rs->n_rules; i++) {
 		free_regexes(rs->rules[i].patterns, rs->rules[i].n_patterns);
+		free_regexes(rs->rules[i].prefilter, rs->rules[i].n_prefilter);
 		free_regexes(rs->rules[i].topics, rs->rules[i].n_topics);
 	}
 	free(rs->rules);

@@ -29,6 +29,10 @@ struct ferry_rules_rule {
 	unsigned line;
 	struct ferry_rules_regex *patterns;
 	size_t n_patterns;
+	/* Optional gate: regexes whose matches are a superset of the rule's (every match of a
+	 * pattern contains a match of one of these). Empty = the rule is scanned on every field. */
+	struct ferry_rules_regex *prefilter;
+	size_t n_prefilter;
 	struct ferry_rules_regex *topics; /* selector; empty = every inspected topic */
 	size_t n_topics;
 };

@@ -20,11 +20,16 @@ struct ferry_policy_rt {
 	/* A shallow snapshot for ferry_policy_topic_decide(): rules and topic_ids point to the
 	 * copies below, the serialised databases are not kept. */
 	struct ferry_policy_snapshot snap;
-	struct hs_database *record_db; /* NULL: no record rule */
-	struct hs_database *topic_db;  /* NULL: no topic pattern */
-	uint64_t uid;                  /* unique per rt for the life of the process */
-	uint64_t generation;           /* set once by ferry_policy_publish() */
-	bool needs_token;              /* some rule tokenises */
+	struct hs_database *gate_db;    /* prefilters of the gated rules; NULL: none */
+	struct hs_database *ungated_db; /* rules without a prefilter; NULL: none */
+	struct hs_database *rule_db[FERRY_POLICY_RULES_MAX]; /* gated rule i's own patterns */
+	uint16_t gated[FERRY_POLICY_RULES_MAX];              /* ids of the gated rules */
+	uint32_t n_gated;
+	bool has_record_rules;        /* some record rule exists */
+	struct hs_database *topic_db; /* NULL: no topic pattern */
+	uint64_t uid;                 /* unique per rt for the life of the process */
+	uint64_t generation;          /* set once by ferry_policy_publish() */
+	bool needs_token;             /* some rule tokenises */
 };
 
 struct ferry_policy_pub {
@@ -73,6 +78,8 @@ struct ferry_policy_worker {
 	size_t topic_len;
 	bool topic_valid;
 	struct ferry_policy_topic_rules topic_rules;
+	bool topic_gated;   /* a gated rule applies to the cached topic */
+	bool topic_ungated; /* an ungated rule applies to the cached topic */
 
 	/* Buffers sized at creation (STYLE rule 7): decompressed records, edited field copies,
 	 * the builder's uncompressed scratch, the output batch. */
@@ -84,6 +91,13 @@ struct ferry_policy_worker {
 	size_t build_cap;
 	uint8_t *out;
 	size_t out_cap;
+	/* The batch's records, indexed before any scan: parsed fields, the end offset of each
+	 * in the decompressed records, and the gates that fired in it (bit rule % 64). */
+	struct ferry_kafka_record *rv;
+	uint32_t *rend;
+	uint64_t *rgate;
+	uint32_t n_rv;
+	uint32_t gate_cursor;
 	struct ferry_kafka_record_in *recs;
 	struct ferry_kafka_header *hdrs;
 	struct ferry_policy_cand *cand;

@@ -28,7 +28,7 @@
 #define FERRY_POLICY_TOKEN_KEY_MAX 64 /**< one HMAC-SHA256 block */
 
 /** Version of struct ferry_policy_snapshot's layout; bumped on any change. */
-#define FERRY_POLICY_SNAPSHOT_FORMAT 1
+#define FERRY_POLICY_SNAPSHOT_FORMAT 2
 
 /** What a confirmed match does. Ordered by severity: the runtime keeps the highest per record. */
 enum ferry_policy_action {
@@ -87,6 +87,7 @@ struct ferry_policy_rule {
 	bool som;           /**< compiled with start of match (span known) */
 	bool caseless;
 	bool all_topics;     /**< no topic selector: applies to every inspected topic */
+	bool gated;          /**< has prefilter patterns (gate_db) and its own rule_db */
 	uint32_t n_patterns; /**< for reports */
 };
 
@@ -140,7 +141,20 @@ struct ferry_policy_snapshot {
 	char *record_db;       /**< serialised record database (block mode) */
 	size_t record_db_len;  /**< its serialised size */
 	size_t record_db_size; /**< hs_database_size() of the compiled database */
-	char *topic_db;        /**< serialised topic database (block mode, single match) */
+	/* The two-phase scan (runtime.c): gate_db holds the prefilter patterns of the gated
+	 * rules (no SOM, id = rule index) and is run once over a batch's records; rule_db[i]
+	 * holds gated rule i's own patterns, run per field only on records where its gate
+	 * fired; ungated_db holds the patterns of the rules without a prefilter, run on every
+	 * field. record_db (all rules) stays the reference the differential test checks. */
+	char *gate_db;
+	size_t gate_db_len;
+	size_t gate_db_size;
+	char *ungated_db;
+	size_t ungated_db_len;
+	size_t ungated_db_size;
+	char **rule_db;      /**< [n_rules]: NULL for an ungated rule */
+	size_t *rule_db_len; /**< [n_rules] */
+	char *topic_db;      /**< serialised topic database (block mode, single match) */
 	size_t topic_db_len;
 	size_t topic_db_size;
 	uint32_t n_topic_ids;
@@ -180,6 +194,7 @@ struct ferry_policy_audit {
 /** Per-rule counters, cumulative in a worker (records, not matches, except where noted). */
 struct ferry_policy_rule_counters {
 	uint64_t matched;    /**< records with at least one confirmed match */
+	uint64_t gated;      /**< records its prefilter marked for an exact look */
 	uint64_t candidates; /**< Hyperscan matches seen (before confirmation) */
 	uint64_t rejected;   /**< candidates the validator refused */
 	uint64_t tagged;

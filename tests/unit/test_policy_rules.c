@@ -185,6 +185,37 @@ test_errors_regex(void **state)
 	expect_error("re5.yaml",
 		     RULE_HEAD "    patterns: ['abc']\n    action: tag\n    topics: ['[z-a]']\n",
 		     "re5.yaml:6: rule 'r1': topics[0] \"[z-a]\": bad regex: ");
+	/* Prefilters: no anchors or word boundaries (they run across fields), valid regex,
+	 * no empty match; '^' inside a class and an escaped '\\b' in a class are fine. */
+	expect_error("pf1.yaml",
+		     RULE_HEAD "    patterns: ['\\bab']\n    prefilter: ['a', '\\bab']\n"
+			       "    action: tag\n",
+		     "pf1.yaml:5: rule 'r1': prefilter[1]: '\\b' is not allowed in a prefilter");
+	expect_error("pf2.yaml",
+		     RULE_HEAD "    patterns: ['ab']\n    prefilter: ['^a']\n    action: tag\n",
+		     "pf2.yaml:5: rule 'r1': prefilter[0]: '^' is not allowed");
+	expect_error("pf3.yaml",
+		     RULE_HEAD "    patterns: ['ab']\n    prefilter: ['b$']\n    action: tag\n",
+		     "pf3.yaml:5: rule 'r1': prefilter[0]: '$' is not allowed");
+	expect_error("pf4.yaml",
+		     RULE_HEAD
+		     "    patterns: ['ab']\n    prefilter: ['(?<=x)a']\n    action: tag\n",
+		     "pf4.yaml:5: rule 'r1': prefilter[0]: 'lookbehind' is not allowed");
+	expect_error("pf5.yaml",
+		     RULE_HEAD "    patterns: ['ab']\n    prefilter: ['a(']\n    action: tag\n",
+		     "pf5.yaml:5: rule 'r1': prefilter[0] \"a(\": bad regex: ");
+	expect_error("pf6.yaml",
+		     RULE_HEAD "    patterns: ['ab']\n    prefilter: ['a?']\n    action: tag\n",
+		     "pf6.yaml:5: rule 'r1': prefilter[0] \"a?\": matches the empty string");
+	struct ferry_rules rs;
+	const char *ok = RULE_HEAD "    patterns: ['a\\d']\n    prefilter: ['[^$]a[\\b]', "
+				   "'a\\$']\n    action: tag\n";
+	assert_int_equal(
+	    ferry_rules_load_buf("pf7.yaml", ok, strlen(ok), &rs, errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(rs.rules[0].n_prefilter, 2);
+	assert_true(rs.rules[0].r.gated);
+	ferry_rules_free(&rs);
+
 	/* Every bad pattern is reported, not only the first. */
 	load_compile("re6.yaml", RULE_HEAD "    patterns: ['(', ')']\n    action: tag\n");
 	assert_non_null(strstr(errbuf, "patterns[0]"));
