@@ -217,11 +217,11 @@ ferry_policy_compile(const struct ferry_rules *rs, struct ferry_policy_snapshot 
 		unsigned int fl = ferry_policy_rule_hs_flags(&rr->r);
 		snap->rules[i] = rr->r;
 		snap->rules[i].id = (uint32_t)i;
-		snap->rules[i].gated = rr->n_prefilter > 0;
+		snap->rules[i].gated = rr->r.gated;
 		for (size_t k = 0; k < rr->n_patterns; k++) {
 			if (exprs_add(&rec, &rr->patterns[k], rr->r.name, "patterns", k, fl,
 				      (unsigned int)i, false) ||
-			    exprs_add(rr->n_prefilter ? &own[i] : &ungated, &rr->patterns[k],
+			    exprs_add(rr->r.gated ? &own[i] : &ungated, &rr->patterns[k],
 				      rr->r.name, "patterns", k, fl, (unsigned int)i, false))
 				goto out_free_exprs;
 		}

@@ -26,6 +26,11 @@
  *                                       # The batch is scanned once with all gates; only
  *                                       # records where a rule's gate fired are scanned
  *                                       # with the rule itself (see runtime.c)
+ *       prefilter_run: {class: "0-9", min: 12, separators: " -"}
+ *                                       # optional gate: every match holds a run of min
+ *                                       # class bytes joined by single separators
+ *                                       # (dataplane/policy/runs.c); with prefilter, a
+ *                                       # record is looked at when either fires
  *       where: [value, header:notes]    # key | value | header:NAME | all (default: all)
  *       validator: luhn                 # none | luhn | iban | charset | nric | mynumber
  *       charset: "0-9 +()-"             # bytes allowed in a match (ranges a-z; '-' last)
@@ -441,6 +446,83 @@ parse_charset(struct parse *p, const yaml_node_t *n, const struct rule_ctx *rc,
 	return true;
 }
 
+/*
+ * prefilter_run: {class: "0-9", min: 12, separators: " -"}. The class is written like a
+ * charset and must come to at most FERRY_POLICY_RUN_RANGES_MAX ranges; separators are single
+ * bytes. Returns whether the run is usable.
+ */
+static bool
+parse_run(struct parse *p, const yaml_node_t *n, const struct rule_ctx *rc,
+	  struct ferry_policy_run *run)
+{
+	static const char *const keys[] = { "class", "min", "separators", NULL };
+	if (n->type != YAML_MAPPING_NODE) {
+		perr(p, n, rc,
+		     "'prefilter_run' must be a mapping {class: \"0-9\", min: N, separators: \" "
+		     "-\"}");
+		return false;
+	}
+	if (!check_keys(p, n, rc, keys, "prefilter_run"))
+		return false;
+	memset(run, 0, sizeof(*run));
+	yaml_node_t *c = lookup(p, n, "class"), *mn = lookup(p, n, "min"),
+		    *sp = lookup(p, n, "separators");
+	bool ok = true;
+	struct ferry_policy_charset cs;
+	if (c == NULL) {
+		perr(p, n, rc, "prefilter_run: missing 'class'");
+		ok = false;
+	} else if (!parse_charset(p, c, rc, &cs)) {
+		ok = false;
+	} else {
+		/* the set as ranges, lowest first */
+		for (unsigned b = 0; b < 256; b++) {
+			if (!((cs.set[b >> 3] >> (b & 7)) & 1))
+				continue;
+			unsigned e = b;
+			while (e + 1 < 256 && ((cs.set[(e + 1) >> 3] >> ((e + 1) & 7)) & 1))
+				e++;
+			if (run->n_ranges == FERRY_POLICY_RUN_RANGES_MAX) {
+				perr(p, c, rc, "prefilter_run: class has more than %d ranges",
+				     FERRY_POLICY_RUN_RANGES_MAX);
+				ok = false;
+				break;
+			}
+			run->lo[run->n_ranges] = (uint8_t)b;
+			run->hi[run->n_ranges] = (uint8_t)e;
+			run->n_ranges++;
+			b = e;
+		}
+	}
+	unsigned long v;
+	if (mn == NULL) {
+		perr(p, n, rc, "prefilter_run: missing 'min'");
+		ok = false;
+	} else if (!get_uint(p, mn, rc, "prefilter_run.min", FERRY_POLICY_RUN_MIN_MAX, &v)) {
+		ok = false;
+	} else if (v == 0) {
+		perr(p, mn, rc, "prefilter_run.min must be 1..%d", FERRY_POLICY_RUN_MIN_MAX);
+		ok = false;
+	} else {
+		run->min = (uint16_t)v;
+	}
+	if (sp != NULL) {
+		const char *s = get_str(p, sp, rc, "prefilter_run.separators");
+		size_t len = s ? strlen(s) : 0;
+		if (s == NULL) {
+			ok = false;
+		} else if (len > FERRY_POLICY_RUN_SEPS_MAX) {
+			perr(p, sp, rc, "prefilter_run.separators: at most %d bytes",
+			     FERRY_POLICY_RUN_SEPS_MAX);
+			ok = false;
+		} else {
+			memcpy(run->sep, s, len);
+			run->n_seps = (uint8_t)len;
+		}
+	}
+	return ok;
+}
+
 static void
 parse_mask(struct parse *p, const yaml_node_t *n, const struct rule_ctx *rc,
 	   struct ferry_policy_rule *r)
@@ -468,10 +550,11 @@ parse_mask(struct parse *p, const yaml_node_t *n, const struct rule_ctx *rc,
 static void
 parse_rule(struct parse *p, const yaml_node_t *m, size_t index)
 {
-	static const char *const keys[] = { "name",     "description", "patterns", "prefilter",
-					    "where",    "validator",   "charset",  "min_len",
-					    "max_len",  "action",      "mask",     "topics",
-					    "caseless", NULL };
+	static const char *const keys[] = { "name",      "description",   "patterns",
+					    "prefilter", "prefilter_run", "where",
+					    "validator", "charset",       "min_len",
+					    "max_len",   "action",        "mask",
+					    "topics",    "caseless",      NULL };
 	struct ferry_rules *rs = p->rs;
 	struct rule_ctx rc = { .name = NULL, .index = index };
 	if (m->type != YAML_MAPPING_NODE) {
@@ -541,6 +624,10 @@ parse_rule(struct parse *p, const yaml_node_t *m, size_t index)
 				     k, bad);
 		}
 		r->gated = rr->n_prefilter > 0;
+	}
+	if ((n = lookup(p, m, "prefilter_run")) != NULL) {
+		r->has_run = parse_run(p, n, &rc, &r->run);
+		r->gated = r->gated || r->has_run;
 	}
 
 	if ((n = lookup(p, m, "where")) != NULL)

@@ -8,17 +8,19 @@
  *      control batches -> UNCHANGED.
  *   2. Records: the batch is decompressed into the worker's buffer (ferry_kafka_batch_records)
  *      and its records indexed. Then two phases:
- *        a. Gate: one hs_scan() of the gate database (the prefilter patterns of the gated
- *           rules, no SOM) over all the records' bytes at once. A match marks the record it
- *           ends in for its rule. A prefilter is a superset of its rule (every match of the
- *           rule contains a prefilter match, which then ends inside the same field) and has
- *           no anchors or \b (rules.c rejects them), so a record the gate did not mark
- *           cannot hold a match of that rule. Matches that straddle two records or fields
- *           only cost a needless look.
+ *        a. Gates: one hs_scan() of the gate database (the prefilter patterns of the
+ *           gated rules, no SOM) over all the records' bytes at once, and one pass of the
+ *           run gates (runs.c) per class. A hit marks, for its rule, the field it ends in
+ *           (the key, the value or the record's headers; a hit ending in framing bytes
+ *           marks nothing). A prefilter is a superset of its rule (every match of the rule
+ *           contains a prefilter match or run, which then ends inside the same field) and
+ *           has no anchors or \b (rules.c rejects them), so a field the gates did not mark
+ *           cannot hold a match of that rule. Hits that straddle two fields only cost a
+ *           needless look.
  *        b. Exact: each record's key, value and header values are scanned as separate
  *           fields, so a match can never span two fields or two records: with the ungated
  *           database (rules without prefilter) always, and with the own database of each
- *           gated rule the gate marked in this record. Which fields a rule sees is its
+ *           gated rule the gates marked in this field. Which fields a rule sees is its
  *           `where` (key, value, its named headers, or all headers).
  *      Why: Hyperscan runs class-led patterns (\d, [A-Z]) at about 1 byte/ns each on our
  *      hosts, and a pack of nine of them at a tenth of that; literal-led or cheap
@@ -102,6 +104,42 @@ wipe(void *p, size_t n)
 		*v++ = 0;
 }
 
+/* Put rule r's run gate in the group of its class and separators (a new one if none). */
+static int
+rt_add_run(struct ferry_policy_rt *rt, const struct ferry_policy_rule *r, char *err, size_t errlen)
+{
+	const struct ferry_policy_run *x = &r->run;
+	if (x->min == 0 || x->min > FERRY_POLICY_RUN_MIN_MAX || x->n_ranges == 0 ||
+	    x->n_ranges > FERRY_POLICY_RUN_RANGES_MAX || x->n_seps > FERRY_POLICY_RUN_SEPS_MAX) {
+		snprintf(err, errlen, "rule %u: bad run gate", r->id);
+		return -EINVAL;
+	}
+	struct ferry_policy_run_group *g = NULL;
+	for (uint32_t i = 0; i < rt->n_runs && g == NULL; i++) {
+		const struct ferry_policy_run *y = &rt->runs[i].run;
+		if (y->n_ranges == x->n_ranges && y->n_seps == x->n_seps &&
+		    memcmp(y->lo, x->lo, x->n_ranges) == 0 &&
+		    memcmp(y->hi, x->hi, x->n_ranges) == 0 &&
+		    memcmp(y->sep, x->sep, x->n_seps) == 0)
+			g = &rt->runs[i];
+	}
+	if (g == NULL) {
+		void *t = realloc(rt->runs, (rt->n_runs + 1) * sizeof(*rt->runs));
+		if (t == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+		rt->runs = t;
+		g = &rt->runs[rt->n_runs++];
+		memset(g, 0, sizeof(*g));
+		g->run = *x;
+	}
+	g->min[g->n] = x->min;
+	g->rule[g->n] = (uint16_t)r->id;
+	g->n++;
+	return 0;
+}
+
 struct ferry_policy_rt *
 ferry_policy_rt_new(const struct ferry_policy_snapshot *snap, char *err, size_t errlen)
 {
@@ -179,7 +217,7 @@ ferry_policy_rt_new(const struct ferry_policy_snapshot *snap, char *err, size_t 
 	for (uint32_t i = 0; i < snap->n_rules; i++) {
 		if (!snap->rules[i].gated)
 			continue;
-		if (snap->rule_db == NULL || snap->rule_db_len[i] == 0 || snap->gate_db_len == 0) {
+		if (snap->rule_db == NULL || snap->rule_db_len[i] == 0) {
 			rc = -EINVAL;
 			snprintf(err, errlen, "rule %u is gated but has no database", i);
 			goto out_free_rt;
@@ -189,6 +227,8 @@ ferry_policy_rt_new(const struct ferry_policy_snapshot *snap, char *err, size_t 
 		if (rc != 0)
 			goto out_free_rt;
 		rt->gated[rt->n_gated++] = (uint16_t)i;
+		if (snap->rules[i].has_run && (rc = rt_add_run(rt, &snap->rules[i], err, errlen)))
+			goto out_free_rt;
 	}
 	rt->has_record_rules = snap->n_rules > 0;
 	if (snap->topic_db_len > 0) {
@@ -218,6 +258,7 @@ ferry_policy_rt_free(struct ferry_policy_rt *rt)
 	for (uint32_t i = 0; i < FERRY_POLICY_RULES_MAX; i++)
 		rt_db_free(rt->rule_db[i]);
 	rt_db_free(rt->topic_db);
+	free(rt->runs);
 	free(rt->snap.rules);
 	free(rt->snap.topic_ids);
 	wipe(rt->snap.token_key, sizeof(rt->snap.token_key));
@@ -319,7 +360,7 @@ ferry_policy_worker_new(const struct ferry_policy_rt *rt,
 	w->recs = calloc(c->max_records, sizeof(*w->recs));
 	w->rv = calloc(c->max_records, sizeof(*w->rv));
 	w->rend = calloc(c->max_records, sizeof(*w->rend));
-	w->rgate = calloc(c->max_records, sizeof(*w->rgate));
+	w->rgate = calloc((size_t)c->max_records * 3, sizeof(*w->rgate));
 	w->hdrs = calloc(c->max_headers, sizeof(*w->hdrs));
 	w->cand = calloc(c->max_candidates, sizeof(*w->cand));
 	w->edits = calloc(c->max_candidates, sizeof(*w->edits));
@@ -499,37 +540,73 @@ on_match(unsigned int id, unsigned long long from, unsigned long long to, unsign
 }
 
 /*
- * Gate match: mark the record the match ends in. Matches come in order of end offset
- * (Hyperscan block mode), so a cursor finds the record in O(1) amortised; the binary search
- * covers any out-of-order report.
+ * Gate marks. A gate report is an end offset (exclusive) in the records' bytes, or a range
+ * of them; the byte before it lies in a key, a value, the header region of a record, or in
+ * the record framing (lengths, deltas), where no match of a field can end. Each field kind
+ * gets its own marks, so a hit in a tracing header sends only the headers to the exact scan
+ * and a hit in framing bytes sends nothing.
  */
+static void
+mark_field(uint64_t *bits, struct ferry_span f, const uint8_t *base, size_t lo, size_t hi,
+	   uint64_t bit)
+{
+	if (f.p == NULL || f.len == 0)
+		return;
+	size_t a = (size_t)(f.p - base), z = a + f.len - 1; /* bytes a .. z */
+	if (lo <= z && hi >= a)
+		*bits |= bit;
+}
+
+/* Mark, for rule id, the fields that hold a byte in [lo, hi] (offsets in the records). */
+static void
+mark_bytes(struct ferry_policy_worker *w, uint16_t id, size_t lo, size_t hi)
+{
+	uint32_t i = w->gate_cursor;
+	if (i >= w->n_rv || (i > 0 && w->rend[i - 1] > lo))
+		i = 0;
+	if (i < w->n_rv && w->rend[i] <= lo) {
+		uint32_t a = i, b = w->n_rv; /* first record with rend > lo */
+		while (a < b) {
+			uint32_t mid = a + (b - a) / 2;
+			if (w->rend[mid] <= lo)
+				a = mid + 1;
+			else
+				b = mid;
+		}
+		i = a;
+	}
+	w->gate_cursor = i;
+	uint64_t bit = UINT64_C(1) << (id % 64);
+	for (; i < w->n_rv; i++) {
+		const struct ferry_kafka_record *r = &w->rv[i];
+		mark_field(&w->rgate[3 * i], r->Key, w->recs_base, lo, hi, bit);
+		mark_field(&w->rgate[3 * i + 1], r->Value, w->recs_base, lo, hi, bit);
+		mark_field(&w->rgate[3 * i + 2], r->Headers, w->recs_base, lo, hi, bit);
+		if (w->rend[i] > hi)
+			break;
+	}
+}
+
+/* Hyperscan gate match: the match's last byte is to - 1. */
 static int
 on_gate(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags,
 	void *ctx)
 {
 	(void)from, (void)flags;
 	struct ferry_policy_worker *w = ctx;
-	if (id >= w->scan_rt->snap.n_rules || !rule_applies(&w->topic_rules, id) || to == 0)
-		return 0;
-	uint32_t i = w->gate_cursor;
-	if (i > 0 && w->rend[i - 1] >= to)
-		i = 0;
-	if (i < w->n_rv && w->rend[i] < to) {
-		uint32_t lo = i, hi = w->n_rv; /* first record with rend >= to */
-		while (lo < hi) {
-			uint32_t mid = lo + (hi - lo) / 2;
-			if (w->rend[mid] < to)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		i = lo;
-	}
-	if (i >= w->n_rv)
-		return 0; /* in the bytes after the last record: none to mark */
-	w->gate_cursor = i;
-	w->rgate[i] |= UINT64_C(1) << (id % 64);
+	if (id < w->scan_rt->snap.n_rules && rule_applies(&w->topic_rules, id) && to > 0)
+		mark_bytes(w, (uint16_t)id, (size_t)to - 1, (size_t)to - 1);
 	return 0;
+}
+
+/* Run gate report: ends first .. last, so last bytes first - 1 .. last - 1. */
+static void
+on_run(void *ctx, unsigned which, size_t first, size_t last)
+{
+	struct ferry_policy_worker *w = ctx;
+	uint16_t id = w->scan_group->rule[which];
+	if (rule_applies(&w->topic_rules, id) && first > 0)
+		mark_bytes(w, id, first - 1, last - 1);
 }
 
 /* Order candidates by rule, start, then longest first. */
@@ -799,21 +876,34 @@ ferry_policy_apply(struct ferry_policy_worker *w, const struct ferry_policy_rt *
 		if (it.rd.off > UINT32_MAX)
 			return apply_fail(w, res, FERRY_ERR__BAD_LENGTH);
 		w->rend[w->n_rv] = (uint32_t)it.rd.off;
-		w->rgate[w->n_rv] = 0;
+		w->rgate[3 * w->n_rv] = w->rgate[3 * w->n_rv + 1] = w->rgate[3 * w->n_rv + 2] = 0;
 		w->n_rv++;
 	}
 	if (rc < 0)
 		return apply_fail(w, res, rc);
 
-	/* 2a. gate: one scan over every record's bytes */
+	/* 2a. gates: one scan over every record's bytes with the prefilter patterns, one pass
+	 * per group of run gates */
+	w->gate_cursor = 0;
+	w->recs_base = recs.p;
 	w->ctr.bytes_scanned += recs.len;
 	if (w->topic_gated && rt->gate_db != NULL && recs.len > 0) {
 		if (recs.len > UINT32_MAX)
 			return apply_fail(w, res, FERRY_ERR__BAD_LENGTH);
-		w->gate_cursor = 0;
 		if (hs_scan(rt->gate_db, (const char *)recs.p, (unsigned int)recs.len, 0,
 			    w->scratch, on_gate, w) != HS_SUCCESS)
 			return apply_fail(w, res, FERRY_ERR__INVALID_ARG);
+	}
+
+	for (uint32_t g = 0; w->topic_gated && g < rt->n_runs && recs.len > 0; g++) {
+		const struct ferry_policy_run_group *grp = &rt->runs[g];
+		bool any = false;
+		for (uint32_t k = 0; k < grp->n && !any; k++)
+			any = rule_applies(&w->topic_rules, grp->rule[k]);
+		if (!any)
+			continue;
+		w->scan_group = grp;
+		ferry_policy_run_scan(&grp->run, grp->min, grp->n, recs.p, recs.len, on_run, w);
 	}
 
 	/* 2b. exact, field by field */
@@ -822,9 +912,10 @@ ferry_policy_apply(struct ferry_policy_worker *w, const struct ferry_policy_rt *
 	struct rec_state rs;
 	for (uint32_t k = 0; k < w->n_rv; k++) {
 		const struct ferry_kafka_record r = w->rv[k];
-		uint64_t gate = w->rgate[k];
-		for (uint32_t i = 0; gate != 0 && i < rt->n_gated; i++)
-			if ((gate >> (rt->gated[i] % 64)) & 1)
+		const uint64_t *gate = &w->rgate[3 * k]; /* key, value, headers */
+		uint64_t any = gate[0] | gate[1] | gate[2];
+		for (uint32_t i = 0; any != 0 && i < rt->n_gated; i++)
+			if ((any >> (rt->gated[i] % 64)) & 1)
 				w->ctr.rule[rt->gated[i]].gated++;
 		struct ferry_kafka_record_in *ri = &w->recs[n_out];
 		memset(&rs, 0, offsetof(struct rec_state, hits));
@@ -834,11 +925,11 @@ ferry_policy_apply(struct ferry_policy_worker *w, const struct ferry_policy_rt *
 		w->ctr.records_scanned++;
 		ri->Timestamp =
 		    (int64_t)((uint64_t)b->hdr.BaseTimestamp + (uint64_t)r.TimestampDelta);
-		rc = scan_field(w, rt, FERRY_POLICY_WHERE_KEY, NULL, r.Key, gate, &rs, res,
+		rc = scan_field(w, rt, FERRY_POLICY_WHERE_KEY, NULL, r.Key, gate[0], &rs, res,
 				&ri->Key);
 		if (rc == 0)
-			rc = scan_field(w, rt, FERRY_POLICY_WHERE_VALUE, NULL, r.Value, gate, &rs,
-					res, &ri->Value);
+			rc = scan_field(w, rt, FERRY_POLICY_WHERE_VALUE, NULL, r.Value, gate[1],
+					&rs, res, &ri->Value);
 		if (rc < 0)
 			return apply_fail(w, res, rc);
 		ri->Headers = &w->hdrs[n_hdr];
@@ -851,7 +942,7 @@ ferry_policy_apply(struct ferry_policy_worker *w, const struct ferry_policy_rt *
 				return apply_fail(w, res, FERRY_ERR__NOSPACE);
 			struct ferry_kafka_header *oh = &w->hdrs[n_hdr++];
 			oh->Key = h.Key;
-			rc = scan_field(w, rt, FERRY_POLICY_WHERE_ALL_HEADERS, &h, h.Value, gate,
+			rc = scan_field(w, rt, FERRY_POLICY_WHERE_ALL_HEADERS, &h, h.Value, gate[2],
 					&rs, res, &oh->Value);
 			if (rc < 0)
 				return apply_fail(w, res, rc);

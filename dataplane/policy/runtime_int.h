@@ -25,12 +25,32 @@ struct ferry_policy_rt {
 	struct hs_database *rule_db[FERRY_POLICY_RULES_MAX]; /* gated rule i's own patterns */
 	uint16_t gated[FERRY_POLICY_RULES_MAX];              /* ids of the gated rules */
 	uint32_t n_gated;
+	struct ferry_policy_run_group *runs; /* [n_runs] */
+	uint32_t n_runs;
 	bool has_record_rules;        /* some record rule exists */
 	struct hs_database *topic_db; /* NULL: no topic pattern */
 	uint64_t uid;                 /* unique per rt for the life of the process */
 	uint64_t generation;          /* set once by ferry_policy_publish() */
 	bool needs_token;             /* some rule tokenises */
 };
+
+/* Run gates of the same class and separators, scanned together (one pass per group). */
+struct ferry_policy_run_group {
+	struct ferry_policy_run run; /* class and separators; min unused */
+	uint16_t n;
+	uint16_t min[FERRY_POLICY_RULES_MAX];
+	uint16_t rule[FERRY_POLICY_RULES_MAX];
+};
+
+/*
+ * Report every end offset e of p[0 .. n) at which the last mins[k] bytes are all run bytes
+ * (runs.c): report(ctx, k, first, last) covers the ends first .. last. Pure; any thread.
+ */
+void ferry_policy_run_scan(const struct ferry_policy_run *run, const uint16_t *mins,
+			   unsigned n_mins, const uint8_t *p, size_t n,
+			   void (*report)(void *ctx, unsigned which, size_t first_end,
+					  size_t last_end),
+			   void *ctx);
 
 struct ferry_policy_pub {
 	_Atomic(struct ferry_policy_rt *) cur;
@@ -92,10 +112,12 @@ struct ferry_policy_worker {
 	uint8_t *out;
 	size_t out_cap;
 	/* The batch's records, indexed before any scan: parsed fields, the end offset of each
-	 * in the decompressed records, and the gates that fired in it (bit rule % 64). */
+	 * in the decompressed records, and the gates that fired in each of its fields (bit
+	 * rule % 64). */
 	struct ferry_kafka_record *rv;
 	uint32_t *rend;
-	uint64_t *rgate;
+	uint64_t *rgate; /* [3 * max_records]: key, value, headers of each record */
+	const uint8_t *recs_base;
 	uint32_t n_rv;
 	uint32_t gate_cursor;
 	struct ferry_kafka_record_in *recs;
@@ -110,6 +132,7 @@ struct ferry_policy_worker {
 	const struct ferry_policy_rt *scan_rt;
 	uint32_t scan_field; /* FERRY_POLICY_WHERE_* of the field being scanned */
 	const struct ferry_kafka_header *scan_hdr;
+	const struct ferry_policy_run_group *scan_group;
 
 	struct ferry_policy_counters ctr;
 };

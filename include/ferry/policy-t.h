@@ -60,6 +60,25 @@ enum ferry_policy_validator {
 	FERRY_POLICY_VAL__COUNT
 };
 
+/** Run gates (prefilter_run): a class of up to 4 byte ranges, up to 4 separator bytes. */
+#define FERRY_POLICY_RUN_RANGES_MAX 4
+#define FERRY_POLICY_RUN_SEPS_MAX   4
+#define FERRY_POLICY_RUN_MIN_MAX    64
+
+/**
+ * A run gate: it fires where at least `min` bytes in a row are class bytes or separators
+ * that directly follow a class byte (so "4111 1111" is one run of 9). A rule may use one
+ * as its prefilter when every match of it holds such a run (dataplane/policy/runs.c).
+ */
+struct ferry_policy_run {
+	uint8_t lo[FERRY_POLICY_RUN_RANGES_MAX]; /**< class: bytes in [lo[i], hi[i]] */
+	uint8_t hi[FERRY_POLICY_RUN_RANGES_MAX];
+	uint8_t n_ranges;
+	uint8_t sep[FERRY_POLICY_RUN_SEPS_MAX];
+	uint8_t n_seps;
+	uint16_t min; /**< 1 .. FERRY_POLICY_RUN_MIN_MAX */
+};
+
 /** A set of bytes, one bit per value (bit b of set[b >> 3] is byte b). */
 struct ferry_policy_charset {
 	uint8_t set[32];
@@ -86,8 +105,10 @@ struct ferry_policy_rule {
 	uint16_t keep_last; /**< MASK: trailing bytes of the match left visible */
 	bool som;           /**< compiled with start of match (span known) */
 	bool caseless;
-	bool all_topics;     /**< no topic selector: applies to every inspected topic */
-	bool gated;          /**< has prefilter patterns (gate_db) and its own rule_db */
+	bool all_topics; /**< no topic selector: applies to every inspected topic */
+	bool gated;      /**< has a prefilter (patterns in gate_db and/or a run) */
+	bool has_run;    /**< run is its prefilter (alone or with gate_db patterns) */
+	struct ferry_policy_run run;
 	uint32_t n_patterns; /**< for reports */
 };
 

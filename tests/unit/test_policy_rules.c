@@ -207,7 +207,41 @@ test_errors_regex(void **state)
 	expect_error("pf6.yaml",
 		     RULE_HEAD "    patterns: ['ab']\n    prefilter: ['a?']\n    action: tag\n",
 		     "pf6.yaml:5: rule 'r1': prefilter[0] \"a?\": matches the empty string");
+	expect_error("pr1.yaml",
+		     RULE_HEAD "    patterns: ['ab']\n    prefilter_run: {class: '0-9'}\n"
+			       "    action: tag\n",
+		     "pr1.yaml:5: rule 'r1': prefilter_run: missing 'min'");
+	expect_error("pr2.yaml",
+		     RULE_HEAD "    patterns: ['ab']\n    prefilter_run: {class: '0-9', min: 65}\n"
+			       "    action: tag\n",
+		     "pr2.yaml:5: rule 'r1': 'prefilter_run.min' is 65, at most 64 allowed");
+	expect_error("pr3.yaml",
+		     RULE_HEAD "    patterns: ['ab']\n    prefilter_run: {class: 'acegi', min: 3}\n"
+			       "    action: tag\n",
+		     "pr3.yaml:5: rule 'r1': prefilter_run: class has more than 4 ranges");
+	expect_error("pr4.yaml",
+		     RULE_HEAD "    patterns: ['ab']\n    prefilter_run: {class: '0-9', min: 3, "
+			       "separators: ' -./:'}\n    action: tag\n",
+		     "pr4.yaml:5: rule 'r1': prefilter_run.separators: at most 4 bytes");
+	expect_error("pr5.yaml",
+		     RULE_HEAD "    patterns: ['ab']\n    prefilter_run: {class: '0-9', min: 3, "
+			       "sep: ' '}\n    action: tag\n",
+		     "pr5.yaml:5: rule 'r1': prefilter_run: unknown key 'sep'");
+	expect_error("pr6.yaml",
+		     RULE_HEAD "    patterns: ['ab']\n    prefilter_run: '0-9'\n    action: tag\n",
+		     "pr6.yaml:5: rule 'r1': 'prefilter_run' must be a mapping");
 	struct ferry_rules rs;
+	const char *run = RULE_HEAD "    patterns: ['ab']\n    prefilter_run: {class: 'A-Z0-9', "
+				    "min: 12, separators: ' '}\n    action: tag\n";
+	assert_int_equal(
+	    ferry_rules_load_buf("pr7.yaml", run, strlen(run), &rs, errbuf, sizeof(errbuf)), 0);
+	assert_true(rs.rules[0].r.gated && rs.rules[0].r.has_run);
+	assert_int_equal(rs.rules[0].r.run.n_ranges, 2);
+	assert_int_equal(rs.rules[0].r.run.lo[0], '0');
+	assert_int_equal(rs.rules[0].r.run.hi[1], 'Z');
+	assert_int_equal(rs.rules[0].r.run.min, 12);
+	assert_int_equal(rs.rules[0].r.run.n_seps, 1);
+	ferry_rules_free(&rs);
 	const char *ok = RULE_HEAD "    patterns: ['a\\d']\n    prefilter: ['[^$]a[\\b]', "
 				   "'a\\$']\n    action: tag\n";
 	assert_int_equal(
