@@ -78,22 +78,60 @@ static _Atomic uint64_t rt_uid_seq;
 /* ---- loading and publishing ------------------------------------------------------------------ */
 
 /*
- * The one place a live database is allocated. Today: hs_deserialize_database on the heap.
- * The dataplane will replace this with hs_serialized_database_size() and
- * hs_deserialize_database_at() into hugepage memory on the worker's NUMA node; nothing else
- * changes (rt_db_free must then release that memory instead of hs_free_database).
+ * The one place a live database is allocated: hs_serialized_database_size() says how much,
+ * rt->alloc provides it (the heap, or hugepage memory on the workers' NUMA node from the
+ * dataplane), hs_deserialize_database_at() fills it. No Hyperscan allocator is involved, so
+ * freeing is rt->alloc's free alone.
  */
-static int
-rt_db_load(const char *bytes, size_t len, struct hs_database **db, char *err, size_t errlen)
+static void *
+heap_alloc(void *ctx, size_t size, size_t align)
 {
-	return ferry_policy_db_load(bytes, len, db, err, errlen);
+	(void)ctx;
+	size_t rounded = (size + align - 1) / align * align;
+	return aligned_alloc(align, rounded);
 }
 
 static void
-rt_db_free(struct hs_database *db)
+heap_free(void *ctx, void *p)
+{
+	(void)ctx;
+	free(p);
+}
+
+static int
+rt_db_load(struct ferry_policy_rt *rt, const char *bytes, size_t len, struct hs_database **db,
+	   char *err, size_t errlen)
+{
+	size_t size = 0;
+	*db = NULL;
+	hs_error_t hrc = hs_serialized_database_size(bytes, len, &size);
+	if (hrc != HS_SUCCESS || size == 0) {
+		snprintf(err, errlen, "serialised database is corrupt (%d)", hrc);
+		return -EINVAL;
+	}
+	void *mem = rt->alloc.alloc(rt->alloc.ctx, size, 64);
+	if (mem == NULL) {
+		snprintf(err, errlen, "out of memory for a %zu-byte database", size);
+		return -ENOMEM;
+	}
+	hrc = hs_deserialize_database_at(bytes, len, mem);
+	if (hrc != HS_SUCCESS) {
+		rt->alloc.free(rt->alloc.ctx, mem);
+		snprintf(err, errlen, "hs_deserialize_database_at failed (%d)%s", hrc,
+			 hrc == HS_DB_VERSION_ERROR    ? ": built by another Hyperscan version"
+			 : hrc == HS_DB_PLATFORM_ERROR ? ": built for another platform"
+						       : "");
+		return -EINVAL;
+	}
+	*db = mem;
+	return 0;
+}
+
+static void
+rt_db_free(struct ferry_policy_rt *rt, struct hs_database *db)
 {
 	if (db != NULL)
-		ferry_policy_db_free(db);
+		rt->alloc.free(rt->alloc.ctx, db);
 }
 
 static void
@@ -143,6 +181,13 @@ rt_add_run(struct ferry_policy_rt *rt, const struct ferry_policy_rule *r, char *
 struct ferry_policy_rt *
 ferry_policy_rt_new(const struct ferry_policy_snapshot *snap, char *err, size_t errlen)
 {
+	return ferry_policy_rt_new_at(snap, NULL, err, errlen);
+}
+
+struct ferry_policy_rt *
+ferry_policy_rt_new_at(const struct ferry_policy_snapshot *snap,
+		       const struct ferry_policy_alloc *alloc, char *err, size_t errlen)
+{
 	int rc = -EINVAL;
 	if (snap->format != FERRY_POLICY_SNAPSHOT_FORMAT) {
 		snprintf(err, errlen, "snapshot format %u, expected %u", snap->format,
@@ -161,6 +206,9 @@ ferry_policy_rt_new(const struct ferry_policy_snapshot *snap, char *err, size_t 
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
+	rt->alloc = alloc != NULL
+			? *alloc
+			: (struct ferry_policy_alloc){ .alloc = heap_alloc, .free = heap_free };
 	rt->snap.format = snap->format;
 	rt->snap.default_permit = snap->default_permit;
 	rt->snap.n_rules = snap->n_rules;
@@ -204,12 +252,12 @@ ferry_policy_rt_new(const struct ferry_policy_snapshot *snap, char *err, size_t 
 		goto out_free_rt;
 	}
 	if (snap->gate_db_len > 0) {
-		rc = rt_db_load(snap->gate_db, snap->gate_db_len, &rt->gate_db, err, errlen);
+		rc = rt_db_load(rt, snap->gate_db, snap->gate_db_len, &rt->gate_db, err, errlen);
 		if (rc != 0)
 			goto out_free_rt;
 	}
 	if (snap->ungated_db_len > 0) {
-		rc = rt_db_load(snap->ungated_db, snap->ungated_db_len, &rt->ungated_db, err,
+		rc = rt_db_load(rt, snap->ungated_db, snap->ungated_db_len, &rt->ungated_db, err,
 				errlen);
 		if (rc != 0)
 			goto out_free_rt;
@@ -222,7 +270,7 @@ ferry_policy_rt_new(const struct ferry_policy_snapshot *snap, char *err, size_t 
 			snprintf(err, errlen, "rule %u is gated but has no database", i);
 			goto out_free_rt;
 		}
-		rc = rt_db_load(snap->rule_db[i], snap->rule_db_len[i], &rt->rule_db[i], err,
+		rc = rt_db_load(rt, snap->rule_db[i], snap->rule_db_len[i], &rt->rule_db[i], err,
 				errlen);
 		if (rc != 0)
 			goto out_free_rt;
@@ -232,7 +280,7 @@ ferry_policy_rt_new(const struct ferry_policy_snapshot *snap, char *err, size_t 
 	}
 	rt->has_record_rules = snap->n_rules > 0;
 	if (snap->topic_db_len > 0) {
-		rc = rt_db_load(snap->topic_db, snap->topic_db_len, &rt->topic_db, err, errlen);
+		rc = rt_db_load(rt, snap->topic_db, snap->topic_db_len, &rt->topic_db, err, errlen);
 		if (rc != 0)
 			goto out_free_rt;
 	}
@@ -253,11 +301,11 @@ ferry_policy_rt_free(struct ferry_policy_rt *rt)
 {
 	if (rt == NULL)
 		return;
-	rt_db_free(rt->gate_db);
-	rt_db_free(rt->ungated_db);
+	rt_db_free(rt, rt->gate_db);
+	rt_db_free(rt, rt->ungated_db);
 	for (uint32_t i = 0; i < FERRY_POLICY_RULES_MAX; i++)
-		rt_db_free(rt->rule_db[i]);
-	rt_db_free(rt->topic_db);
+		rt_db_free(rt, rt->rule_db[i]);
+	rt_db_free(rt, rt->topic_db);
 	free(rt->runs);
 	free(rt->snap.rules);
 	free(rt->snap.topic_ids);
@@ -811,10 +859,85 @@ apply_unchanged(struct ferry_policy_worker *w, struct ferry_policy_result *res)
 	return 0;
 }
 
+const struct ferry_policy_topic_counters *
+ferry_policy_worker_topic_counters(const struct ferry_policy_worker *w, uint32_t *n)
+{
+	/* "(other)" is used only once all named slots are taken, so it is the entry right
+	 * after them and the array stays contiguous. */
+	*n = w->n_tctr + (w->tctr_other ? 1 : 0);
+	return w->tctr;
+}
+
+/* The counters of this topic: a linear search when the topic changes (at most 128 names). */
+static struct ferry_policy_topic_counters *
+topic_counters(struct ferry_policy_worker *w, const char *topic, size_t len)
+{
+	if (w->tctr_cur != NULL && w->tctr_topic_len == len &&
+	    memcmp(w->tctr_topic, topic, len) == 0)
+		return w->tctr_cur;
+	struct ferry_policy_topic_counters *c = NULL;
+	for (uint32_t i = 0; i < w->n_tctr && c == NULL; i++)
+		if (strlen(w->tctr[i].topic) == len && memcmp(w->tctr[i].topic, topic, len) == 0)
+			c = &w->tctr[i];
+	if (c == NULL && w->n_tctr < FERRY_POLICY_TOPICS_TRACKED) {
+		c = &w->tctr[w->n_tctr++];
+		memcpy(c->topic, topic, len);
+		c->topic[len] = '\0';
+	}
+	if (c == NULL) {
+		c = &w->tctr[FERRY_POLICY_TOPICS_TRACKED];
+		if (!w->tctr_other)
+			snprintf(c->topic, sizeof(c->topic), "(other)");
+		w->tctr_other = true;
+	}
+	memcpy(w->tctr_topic, topic, len);
+	w->tctr_topic_len = len;
+	w->tctr_cur = c;
+	return c;
+}
+
+static int apply_batch(struct ferry_policy_worker *w, const struct ferry_policy_rt *rt,
+		       const char *topic, size_t topic_len, int32_t partition,
+		       const struct ferry_kafka_batch *b, struct ferry_policy_result *res);
+
 int
 ferry_policy_apply(struct ferry_policy_worker *w, const struct ferry_policy_rt *rt,
 		   const char *topic, size_t topic_len, int32_t partition,
 		   const struct ferry_kafka_batch *b, struct ferry_policy_result *res)
+{
+	int rc = apply_batch(w, rt, topic, topic_len, partition, b, res);
+	if (topic_len > FERRY_POLICY_TOPIC_MAX)
+		return rc; /* refused before anything else: no topic to count under */
+	struct ferry_policy_topic_counters *c = topic_counters(w, topic, topic_len);
+	uint64_t n = b->hdr.RecordsCount > 0 ? (uint64_t)b->hdr.RecordsCount : 0;
+	c->batches++;
+	c->records_scanned += res->records_in;
+	c->records_matched += res->records_matched;
+	c->spans_masked += res->spans_masked;
+	c->spans_tokenised += res->spans_tokenised;
+	switch (res->kind) {
+	case FERRY_POLICY_RES_DENIED:
+		c->batches_denied++;
+		c->records_denied += n;
+		break;
+	case FERRY_POLICY_RES_QUARANTINED:
+		c->batches_quarantined++;
+		c->records_quarantined += n;
+		c->errors += rc != 0;
+		break;
+	case FERRY_POLICY_RES_REWRITTEN:
+		c->batches_rewritten++;
+		c->records_dropped += res->records_dropped;
+		break;
+	case FERRY_POLICY_RES_UNCHANGED: break;
+	}
+	return rc;
+}
+
+static int
+apply_batch(struct ferry_policy_worker *w, const struct ferry_policy_rt *rt, const char *topic,
+	    size_t topic_len, int32_t partition, const struct ferry_kafka_batch *b,
+	    struct ferry_policy_result *res)
 {
 	int rc;
 	memset(res, 0, sizeof(*res));

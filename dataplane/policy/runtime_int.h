@@ -14,7 +14,7 @@
 #include "ferry/policy.h"
 
 /* Kafka's own limit on a topic name (Topic.MAX_NAME_LENGTH). */
-#define FERRY_POLICY_TOPIC_MAX 249
+#define FERRY_POLICY_TOPIC_MAX FERRY_POLICY_TOPIC_NAME_MAX
 
 struct ferry_policy_rt {
 	/* A shallow snapshot for ferry_policy_topic_decide(): rules and topic_ids point to the
@@ -27,11 +27,12 @@ struct ferry_policy_rt {
 	uint32_t n_gated;
 	struct ferry_policy_run_group *runs; /* [n_runs] */
 	uint32_t n_runs;
-	bool has_record_rules;        /* some record rule exists */
-	struct hs_database *topic_db; /* NULL: no topic pattern */
-	uint64_t uid;                 /* unique per rt for the life of the process */
-	uint64_t generation;          /* set once by ferry_policy_publish() */
-	bool needs_token;             /* some rule tokenises */
+	bool has_record_rules;           /* some record rule exists */
+	struct hs_database *topic_db;    /* NULL: no topic pattern */
+	struct ferry_policy_alloc alloc; /* where the databases live */
+	uint64_t uid;                    /* unique per rt for the life of the process */
+	uint64_t generation;             /* set once by ferry_policy_publish() */
+	bool needs_token;                /* some rule tokenises */
 };
 
 /* Run gates of the same class and separators, scanned together (one pass per group). */
@@ -135,6 +136,14 @@ struct ferry_policy_worker {
 	const struct ferry_policy_run_group *scan_group;
 
 	struct ferry_policy_counters ctr;
+	/* Per-topic counters (+1: the "(other)" overflow entry); tctr_cur is the entry of the
+	 * cached topic, found again whenever the topic changes. */
+	struct ferry_policy_topic_counters tctr[FERRY_POLICY_TOPICS_TRACKED + 1];
+	uint32_t n_tctr;
+	bool tctr_other;
+	char tctr_topic[FERRY_POLICY_TOPIC_MAX + 1];
+	size_t tctr_topic_len;
+	struct ferry_policy_topic_counters *tctr_cur;
 };
 
 #endif

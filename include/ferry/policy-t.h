@@ -241,6 +241,27 @@ struct ferry_policy_counters {
 	struct ferry_policy_rule_counters rule[FERRY_POLICY_RULES_MAX];
 };
 
+/** Topics a worker keeps counters for; later topics are summed in one "(other)" entry. */
+#define FERRY_POLICY_TOPICS_TRACKED 128
+#define FERRY_POLICY_TOPIC_NAME_MAX 249 /**< Kafka's Topic.MAX_NAME_LENGTH */
+
+/** Per-topic counters, cumulative in a worker across policy reloads. */
+struct ferry_policy_topic_counters {
+	char topic[FERRY_POLICY_TOPIC_NAME_MAX + 1]; /**< NUL-terminated; "(other)" for overflow */
+	uint64_t batches;
+	uint64_t records_scanned;
+	uint64_t records_matched;
+	uint64_t spans_masked;
+	uint64_t spans_tokenised;
+	uint64_t records_dropped;
+	uint64_t batches_rewritten;
+	uint64_t batches_quarantined; /**< by a rule or failed closed */
+	uint64_t records_quarantined; /**< records of those batches */
+	uint64_t batches_denied;      /**< topic denied */
+	uint64_t records_denied;
+	uint64_t errors; /**< batches failed closed */
+};
+
 /** Outcome of one ferry_policy_apply(); points into the worker until its next call. */
 struct ferry_policy_result {
 	enum ferry_policy_result_kind kind;

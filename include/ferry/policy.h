@@ -101,12 +101,27 @@ struct ferry_policy_worker;
 struct ferry_policy_pub;
 
 /**
- * Load a snapshot: deserialise its databases and copy its rule and topic tables, so the
- * snapshot may be freed afterwards. Returns NULL with errno set (and a message in err) on
- * failure. Allocates; control/set-up thread.
+ * Where a loaded policy's databases live. The dataplane passes rte_malloc_socket() on the
+ * workers' NUMA node (hugepage memory); NULL in ferry_policy_rt_new() means aligned_alloc.
+ * alloc returns memory aligned to `align` (Hyperscan needs 8; 64 is asked for) or NULL.
+ */
+struct ferry_policy_alloc {
+	void *(*alloc)(void *ctx, size_t size, size_t align);
+	void (*free)(void *ctx, void *p);
+	void *ctx;
+};
+
+/**
+ * Load a snapshot: place its databases with hs_deserialize_database_at() in memory from
+ * `alloc` (NULL: the heap) and copy its rule and topic tables, so the snapshot may be freed
+ * afterwards. Returns NULL with errno set (and a message in err) on failure. Allocates;
+ * control/set-up thread.
  */
 struct ferry_policy_rt *ferry_policy_rt_new(const struct ferry_policy_snapshot *snap, char *err,
 					    size_t errlen);
+struct ferry_policy_rt *ferry_policy_rt_new_at(const struct ferry_policy_snapshot *snap,
+					       const struct ferry_policy_alloc *alloc, char *err,
+					       size_t errlen);
 void ferry_policy_rt_free(struct ferry_policy_rt *rt);
 /** Generation given by ferry_policy_publish() (0 before it is published). */
 uint64_t ferry_policy_rt_generation(const struct ferry_policy_rt *rt);
@@ -146,6 +161,14 @@ int ferry_policy_worker_prepare(struct ferry_policy_worker *w, const struct ferr
 /** The worker's cumulative counters. */
 const struct ferry_policy_counters *
 ferry_policy_worker_counters(const struct ferry_policy_worker *w);
+
+/**
+ * The worker's per-topic counters: *n entries, the topics in first-seen order; when more than
+ * FERRY_POLICY_TOPICS_TRACKED topics were seen the last entry is "(other)", their sum.
+ * Read on the worker's thread, or after it stopped (the control plane sums copies).
+ */
+const struct ferry_policy_topic_counters *
+ferry_policy_worker_topic_counters(const struct ferry_policy_worker *w, uint32_t *n);
 
 /**
  * Scan one parsed batch of topic/partition and act on it (see runtime.c for the contract).

@@ -518,6 +518,120 @@ test_topic_deny(void **state)
 	ferry_policy_rt_free(rt);
 }
 
+/* A counting allocator for ferry_policy_rt_new_at(). */
+struct count_alloc {
+	int live, total;
+	size_t bytes;
+};
+
+static void *
+ca_alloc(void *ctx, size_t size, size_t align)
+{
+	struct count_alloc *c = ctx;
+	c->live++, c->total++, c->bytes += size;
+	return aligned_alloc(align, (size + align - 1) / align * align);
+}
+
+static void
+ca_free(void *ctx, void *p)
+{
+	struct count_alloc *c = ctx;
+	c->live--;
+	free(p);
+}
+
+/* Databases go where the caller says (the dataplane: hugepages on the workers' node), all of
+ * them come back on free, and a corrupt serialised database is refused with a message. */
+static void
+test_rt_alloc(void **state)
+{
+	(void)state;
+	struct ferry_rules rs;
+	assert_int_equal(ferry_rules_load_pack("pii-default", &rs, errbuf, sizeof(errbuf)), 0);
+	struct ferry_policy_snapshot snap;
+	assert_int_equal(ferry_policy_compile(&rs, &snap, errbuf, sizeof(errbuf)), 0);
+	ferry_rules_free(&rs);
+	struct count_alloc c = { 0 };
+	struct ferry_policy_alloc a = { .alloc = ca_alloc, .free = ca_free, .ctx = &c };
+	struct ferry_policy_rt *rt = ferry_policy_rt_new_at(&snap, &a, errbuf, sizeof(errbuf));
+	assert_non_null(rt);
+	/* gate + one per rule (all of pii-default is gated); no topic lists, no ungated rule */
+	assert_int_equal(c.total, 1 + (int)snap.n_rules);
+	assert_int_equal(c.live, c.total);
+	ferry_policy_rt_free(rt);
+	assert_int_equal(c.live, 0);
+
+	snap.rule_db[2][snap.rule_db_len[2] / 2] ^= 0x5a;
+	snap.rule_db_len[2] = 16; /* truncated too */
+	rt = ferry_policy_rt_new_at(&snap, &a, errbuf, sizeof(errbuf));
+	assert_null(rt);
+	assert_non_null(strstr(errbuf, "database"));
+	assert_int_equal(c.live, 0);
+	ferry_policy_snapshot_free(&snap);
+}
+
+/* Per-topic counters: each topic its own entry, denied and quarantined batches counted with
+ * their records, and topics beyond the tracked number summed in "(other)". */
+static void
+test_topic_counters(void **state)
+{
+	struct fixture *fx = *state;
+	struct ferry_policy_worker *w = ferry_policy_worker_new(fx->rt, NULL);
+	assert_non_null(w);
+	struct ferry_kafka_record_in in[3] = {
+		rec("a", "card 4111 1111 1111 1111 and 5500-0000-0000-0004"),
+		rec("b", "DROPME"),
+		rec("c", "clean"),
+	};
+	struct ferry_kafka_batch b;
+	struct ferry_policy_result res;
+	build(fx, FERRY_CODEC_NONE, in, 3, &b);
+	assert_int_equal(ferry_policy_apply(w, fx->rt, "pay", 3, 0, &b, &res), 0);
+	assert_int_equal(ferry_policy_apply(w, fx->rt, "pay", 3, 0, &b, &res), 0);
+	assert_int_equal(ferry_policy_apply(w, fx->rt, "secret.x", 8, 0, &b, &res), 0);
+	struct ferry_kafka_record_in hold = rec("h", "HOLD-1234");
+	struct ferry_kafka_batch bh;
+	build(fx, FERRY_CODEC_NONE, &hold, 1, &bh);
+	assert_int_equal(ferry_policy_apply(w, fx->rt, "held", 4, 0, &bh, &res), 0);
+	assert_int_equal(res.kind, FERRY_POLICY_RES_QUARANTINED);
+
+	uint32_t n;
+	const struct ferry_policy_topic_counters *c = ferry_policy_worker_topic_counters(w, &n);
+	assert_int_equal(n, 3);
+	assert_string_equal(c[0].topic, "pay");
+	assert_int_equal(c[0].batches, 2);
+	assert_int_equal(c[0].records_scanned, 6);
+	assert_int_equal(c[0].records_matched, 4);
+	assert_int_equal(c[0].spans_masked, 4);
+	assert_int_equal(c[0].records_dropped, 2);
+	assert_int_equal(c[0].batches_rewritten, 2);
+	assert_int_equal(c[0].batches_denied, 0);
+	assert_string_equal(c[1].topic, "secret.x");
+	assert_int_equal(c[1].batches_denied, 1);
+	assert_int_equal(c[1].records_denied, 3);
+	assert_int_equal(c[1].records_scanned, 0);
+	assert_string_equal(c[2].topic, "held");
+	assert_int_equal(c[2].batches_quarantined, 1);
+	assert_int_equal(c[2].records_quarantined, 1);
+	assert_int_equal(c[2].errors, 0);
+
+	/* more topics than tracked: the rest go to "(other)" */
+	char name[32];
+	build(fx, FERRY_CODEC_NONE, in, 3, &b); /* bh reused the fixture's batch buffer */
+	for (int i = 0; i < FERRY_POLICY_TOPICS_TRACKED + 5; i++) {
+		int len = snprintf(name, sizeof(name), "t%d", i);
+		assert_int_equal(ferry_policy_apply(w, fx->rt, name, (size_t)len, 0, &b, &res), 0);
+	}
+	c = ferry_policy_worker_topic_counters(w, &n);
+	assert_int_equal(n, FERRY_POLICY_TOPICS_TRACKED + 1);
+	assert_string_equal(c[FERRY_POLICY_TOPICS_TRACKED - 1].topic, "t124");
+	assert_string_equal(c[FERRY_POLICY_TOPICS_TRACKED].topic, "(other)");
+	/* 3 slots went to pay, secret.x and held: t0 .. t124 are named, t125 .. t132 are not */
+	assert_int_equal(c[FERRY_POLICY_TOPICS_TRACKED].batches, 8);
+	assert_int_equal(c[0].batches, 2); /* earlier entries untouched */
+	ferry_policy_worker_free(w);
+}
+
 /* ---- field boundaries, nulls, headers ------------------------------------------------------- */
 
 static void
@@ -1086,7 +1200,8 @@ main(void)
 		cmocka_unit_test(test_mask_span),        cmocka_unit_test(test_mask),
 		cmocka_unit_test(test_tokenise),         cmocka_unit_test(test_drop),
 		cmocka_unit_test(test_quarantine),       cmocka_unit_test(test_tag_and_unchanged),
-		cmocka_unit_test(test_topic_deny),       cmocka_unit_test(test_field_boundaries),
+		cmocka_unit_test(test_topic_deny),       cmocka_unit_test(test_topic_counters),
+		cmocka_unit_test(test_rt_alloc),         cmocka_unit_test(test_field_boundaries),
 		cmocka_unit_test(test_null_empty),       cmocka_unit_test(test_headers),
 		cmocka_unit_test(test_codecs),           cmocka_unit_test(test_fail_closed),
 		cmocka_unit_test(test_attributes),       cmocka_unit_test(test_many_matches),
