@@ -41,6 +41,10 @@ usage(FILE *f)
 		"  rules check   FILE | --pack NAME           compile a policy rules file, print its\n"
 		"                rules and database sizes; errors as FILE:LINE\n"
 		"\n"
+		"  config docs   [--markdown]                 the configuration reference (every key)\n"
+		"  config check  FILE [--json] [--fragment]   check an MM2/ferry properties file;\n"
+		"                findings as FILE:LINE: error|warning: KEY: message (hint)\n"
+		"\n"
 		"Exit status: 0 success, 1 failure, 2 usage error.\n");
 }
 
@@ -502,6 +506,7 @@ main(int argc, char **argv)
 		{ "produce", ferryctl_produce }, { "decode", ferryctl_decode },
 		{ "mock", ferryctl_mock },	{ "api-versions", ferryctl_api_versions },
 		{ "rules", ferryctl_rules },
+		{ "config", ferryctl_config },
 	};
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(argv[1], cmds[i].name) == 0)

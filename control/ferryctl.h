@@ -13,5 +13,7 @@ int ferryctl_mock(int argc, char **argv);
 int ferryctl_api_versions(int argc, char **argv);
 /* rules_cmd.c (or rules_cmd_none.c when built without libyaml/Hyperscan) */
 int ferryctl_rules(int argc, char **argv);
+/* conf_cmd.c */
+int ferryctl_config(int argc, char **argv);
 
 #endif
