@@ -40,6 +40,8 @@ usage(FILE *f)
 		"  mock          [--brokers N] [--topic T[:PARTS]]...  run a librdkafka mock cluster\n"
 		"  rules check   FILE | --pack NAME           compile a policy rules file, print its\n"
 		"                rules and database sizes; errors as FILE:LINE\n"
+		"  rules test    FILE | --pack NAME (--records F | --batch F)\n"
+		"                what each rule would do to records or Kafka batches\n"
 		"\n"
 		"  config docs   [--markdown]                 the configuration reference (every key)\n"
 		"  config check  FILE [--json] [--fragment]   check an MM2/ferry properties file;\n"

@@ -855,6 +855,7 @@ apply_unchanged(struct ferry_policy_worker *w, struct ferry_policy_result *res)
 	res->kind = FERRY_POLICY_RES_UNCHANGED;
 	res->out = NULL;
 	res->out_len = 0;
+	res->records_out = res->records_in; /* every scanned record goes out as it was */
 	w->ctr.unchanged++;
 	return 0;
 }

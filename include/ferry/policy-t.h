@@ -269,8 +269,8 @@ struct ferry_policy_result {
 	uint64_t generation; /**< generation of the policy that decided */
 	const uint8_t *out;  /**< REWRITTEN: the new batch (len 0: every record dropped) */
 	size_t out_len;
-	uint32_t records_in;
-	uint32_t records_out;
+	uint32_t records_in;  /**< records scanned (0 when the topic needed no scan) */
+	uint32_t records_out; /**< records forwarded of those: records_in - records_dropped */
 	uint32_t records_matched;
 	uint32_t records_dropped;
 	uint32_t spans_masked;
