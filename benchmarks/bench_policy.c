@@ -195,6 +195,23 @@ struct env {
 	uint64_t naive_hits;
 };
 
+/* Batch i of a set, header parsed (the set was built from valid batches). */
+static void
+batch_at(const struct set *s, size_t i, struct ferry_kafka_batch *b)
+{
+	size_t used, end = i + 1 < s->n ? s->off[i + 1] : s->len;
+	ferry_kafka_batch_parse(ferry_span_make(s->buf + s->off[i], end - s->off[i]), b, &used);
+}
+
+/* Batch i decompressed into e->dec: 0 with *recs, or a negative ferry_err. */
+static int
+batch_records(struct env *e, const struct set *s, size_t i, struct ferry_kafka_batch *b,
+	      struct ferry_span *recs)
+{
+	batch_at(s, i, b);
+	return ferry_kafka_batch_records(e->cc, b, e->dec, e->dec_cap, recs) < 0 ? -1 : 0;
+}
+
 static uint64_t
 k_apply(struct env *e, struct set *s)
 {
@@ -202,11 +219,8 @@ k_apply(struct env *e, struct set *s)
 	for (size_t i = 0; i < s->n; i++) {
 		uint64_t b0 = now_ns();
 		struct ferry_kafka_batch b;
-		size_t used;
 		struct ferry_policy_result res;
-		size_t end = i + 1 < s->n ? s->off[i + 1] : s->len;
-		ferry_kafka_batch_parse(ferry_span_make(s->buf + s->off[i], end - s->off[i]), &b,
-					&used);
+		batch_at(s, i, &b);
 		int rc = ferry_policy_apply(e->w, e->rt, TOPIC, strlen(TOPIC), 0, &b, &res);
 		e->sink += res.out_len + (uint64_t)res.kind + (uint64_t)(rc != 0);
 		s->last_kind[i] = rc != 0 ? -1 : (int)res.kind;
@@ -231,12 +245,8 @@ k_naive(struct env *e, struct set *s)
 	uint64_t t0 = now_ns();
 	for (size_t i = 0; i < s->n; i++) {
 		struct ferry_kafka_batch b;
-		size_t used;
 		struct ferry_span recs;
-		size_t end = i + 1 < s->n ? s->off[i + 1] : s->len;
-		ferry_kafka_batch_parse(ferry_span_make(s->buf + s->off[i], end - s->off[i]), &b,
-					&used);
-		if (ferry_kafka_batch_records(e->cc, &b, e->dec, e->dec_cap, &recs) < 0)
+		if (batch_records(e, s, i, &b, &recs) != 0)
 			continue;
 		struct ferry_kafka_rec_iter it;
 		struct ferry_kafka_record r;
@@ -259,15 +269,11 @@ k_ceiling(struct env *e, struct set *s)
 	uint64_t t0 = now_ns();
 	for (size_t i = 0; i < s->n; i++) {
 		struct ferry_kafka_batch b;
-		size_t used;
 		struct ferry_span recs;
-		size_t end = i + 1 < s->n ? s->off[i + 1] : s->len;
-		ferry_kafka_batch_parse(ferry_span_make(s->buf + s->off[i], end - s->off[i]), &b,
-					&used);
-		if (ferry_kafka_batch_records(e->cc, &b, e->dec, e->dec_cap, &recs) < 0)
+		if (batch_records(e, s, i, &b, &recs) != 0)
 			continue;
-		hs_scan(e->ceil_db, (const char *)recs.p, (unsigned int)recs.len, 0, e->naive_scratch,
-			naive_cb, e);
+		hs_scan(e->ceil_db, (const char *)recs.p, (unsigned int)recs.len, 0,
+			e->naive_scratch, naive_cb, e);
 	}
 	return now_ns() - t0;
 }
@@ -290,12 +296,8 @@ k_inflate(struct env *e, struct set *s)
 	uint64_t t0 = now_ns();
 	for (size_t i = 0; i < s->n; i++) {
 		struct ferry_kafka_batch b;
-		size_t used;
 		struct ferry_span recs;
-		size_t end = i + 1 < s->n ? s->off[i + 1] : s->len;
-		ferry_kafka_batch_parse(ferry_span_make(s->buf + s->off[i], end - s->off[i]), &b,
-					&used);
-		if (ferry_kafka_batch_records(e->cc, &b, e->dec, e->dec_cap, &recs) == 0)
+		if (batch_records(e, s, i, &b, &recs) == 0)
 			e->sink += recs.len;
 	}
 	return now_ns() - t0;
