@@ -1,7 +1,8 @@
 # Ferry: shortcuts around the quick-start scripts and meson.
 #   make demo   = scripts/demo.sh   (install missing packages, build, run the demo)
 #   make test   = scripts/test.sh   (clang + ASan/UBSan + -Werror; unit, integration, fuzz)
-#   make bench  - codec micro-benchmark (release build)
+#   make bench  - benchmarks/ferry-bench: ferry vs baselines vs ceilings (release build;
+#                 BENCH_ARGS=--full for the full suite, --smoke for a quick check)
 #   make format - clang-format every tracked C file
 #   make clean
 
@@ -16,10 +17,8 @@ test:
 bench:
 	./scripts/install-deps.sh
 	[ -f build-bench/build.ninja ] || meson setup build-bench --buildtype=release
-	ninja -C build-bench
-	./build-bench/benchmarks/bench_codec
-	./build-bench/benchmarks/bench_codec --record-size 100
-	./build-bench/benchmarks/bench_codec --record-size 4096
+	ninja -C build-bench -j2
+	./benchmarks/ferry-bench --build-dir build-bench $(BENCH_ARGS)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -554,5 +554,22 @@ main(int argc, char **argv)
 		fprintf(stderr, "bench_policy: %" PRIu64 " batches failed closed\n", ctr->errors);
 		ok = false;
 	}
+	for (int i = 0; i < N_SETS; i++) {
+		free(sets[i].buf);
+		free(sets[i].off);
+		free(sets[i].raw_len);
+		free(sets[i].last_ns);
+		free(sets[i].last_kind);
+	}
+	free(e.dst);
+	free(e.dec);
+	ferry_codec_ctx_free(e.cc);
+	hs_free_scratch(e.naive_scratch);
+	hs_free_database(e.naive_db);
+	hs_free_database(e.ceil_db);
+	ferry_policy_worker_free(e.w);
+	ferry_policy_rt_free(rt);
+	ferry_policy_snapshot_free(&snap);
+	ferry_rules_free(&rs);
 	return o.check && !ok ? 1 : 0;
 }

@@ -47,6 +47,13 @@ usage(FILE *f)
 		"  config check  FILE [--json] [--fragment]   check an MM2/ferry properties file;\n"
 		"                findings as FILE:LINE: error|warning: KEY: message (hint)\n"
 		"\n"
+		"  status      --config F [--from A --to B] [--json]   per flow and partition: source\n"
+		"              end, replicated up to, lag (records, ms), heartbeat age\n"
+		"  translate   --config F --group G --from A --to B [--via auto|syncs|checkpoints]\n"
+		"  failover    --config F --group G --from A --to B   commit translated offsets on B\n"
+		"              (refused while G is active there)\n"
+		"  failback    --config F --group G --from A --to B   move G back from B to A\n"
+		"\n"
 		"Exit status: 0 success, 1 failure, 2 usage error.\n");
 }
 
@@ -509,6 +516,10 @@ main(int argc, char **argv)
 		{ "mock", ferryctl_mock },	{ "api-versions", ferryctl_api_versions },
 		{ "rules", ferryctl_rules },
 		{ "config", ferryctl_config },
+		{ "status", ferryctl_status },
+		{ "translate", ferryctl_translate },
+		{ "failover", ferryctl_failover },
+		{ "failback", ferryctl_failback },
 	};
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(argv[1], cmds[i].name) == 0)

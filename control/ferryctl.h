@@ -15,5 +15,10 @@ int ferryctl_api_versions(int argc, char **argv);
 int ferryctl_rules(int argc, char **argv);
 /* conf_cmd.c */
 int ferryctl_config(int argc, char **argv);
+/* mm2_cmd.c */
+int ferryctl_status(int argc, char **argv);
+int ferryctl_translate(int argc, char **argv);
+int ferryctl_failover(int argc, char **argv);
+int ferryctl_failback(int argc, char **argv);
 
 #endif

@@ -8,7 +8,8 @@ set -eu
 PKGS="build-essential pkg-config meson ninja-build clang libclang-rt-14-dev
  libdpdk-dev librdkafka-dev liburing-dev libhyperscan-dev libcmocka-dev
  libisal-dev libsnappy-dev liblz4-dev libzstd-dev libdeflate-dev
- libssl-dev libyaml-dev libpcre2-dev kcat tshark python3"
+ libssl-dev openssl libyaml-dev libpcre2-dev kcat tshark python3
+ gnuplot-nox iperf3"
 
 missing=""
 for p in $PKGS; do
@@ -27,8 +28,9 @@ if [ "$(id -u)" != 0 ]; then
 	SUDO="sudo"
 fi
 export DEBIAN_FRONTEND=noninteractive
-# tshark asks whether non-root users may capture; answer for it.
+# tshark asks whether non-root users may capture, iperf3 whether to run a daemon; answer both.
 echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections
+echo "iperf3 iperf3/start_daemon boolean false" | $SUDO debconf-set-selections
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing
