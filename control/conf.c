@@ -2295,7 +2295,8 @@ check_wan(struct ferry_conf *c)
 		    "ferry.exactly.once needs read_committed");
 	}
 
-	/* The queue map must name existing ports and queues, io lcores, each queue once. */
+	/* The queue map must name existing ports and queues, worker lcores (DESIGN §5: workers
+	 * run the WAN transport, one queue each), each queue once and each lcore once. */
 	const struct tval *qm = resolve(c, -1, "ferry.wan.queue.map", FERRY_CONF_T_QMAP, NULL);
 	if (qm == NULL || !qm->set)
 		return;
@@ -2303,26 +2304,35 @@ check_wan(struct ferry_conf *c)
 	const char *const *ports;
 	size_t nports = ferry_conf_list(c, -1, "ferry.wan.ports", &ports);
 	int64_t nq = ferry_conf_int(c, -1, "ferry.wan.queues");
-	const uint16_t *io;
-	size_t nio = ferry_conf_lcores(c, "ferry.lcores.io", &io);
+	const uint16_t *wk;
+	size_t nwk = ferry_conf_lcores(c, "ferry.lcores.worker", &wk);
 	uint8_t seen[CONF_WAN_PORTS_MAX][16] = { { 0 } };
+	uint16_t used[CONF_WAN_PORTS_MAX * 16];
+	size_t n_used = 0;
 	for (size_t i = 0; i + 2 < qm->n_ids; i += 3) {
 		uint16_t port = qm->ids[i], q = qm->ids[i + 1], lc = qm->ids[i + 2];
-		bool is_io = false;
-		for (size_t k = 0; k < nio; k++)
-			is_io |= io[k] == lc;
+		bool is_wk = false, twice = false;
+		for (size_t k = 0; k < nwk; k++)
+			is_wk |= wk[k] == lc;
+		for (size_t k = 0; k < n_used; k++)
+			twice |= used[k] == lc;
 		if (nports > 0 && port >= nports)
 			ERR(c, ql, "ferry.wan.queue.map", NULL,
 			    "port %u does not exist (ferry.wan.ports has %zu)", port, nports);
 		else if (q >= nq)
 			ERR(c, ql, "ferry.wan.queue.map", NULL,
 			    "queue %u does not exist (ferry.wan.queues = %lld)", q, (long long)nq);
-		else if (!is_io)
-			ERR(c, ql, "ferry.wan.queue.map", "list it in ferry.lcores.io",
-			    "lcore %u polls %u:%u but is not an io lcore", lc, port, q);
+		else if (!is_wk)
+			ERR(c, ql, "ferry.wan.queue.map", "list it in ferry.lcores.worker",
+			    "lcore %u polls %u:%u but is not a worker lcore", lc, port, q);
 		else if (seen[port][q]++)
 			ERR(c, ql, "ferry.wan.queue.map", NULL, "queue %u:%u is mapped twice", port,
 			    q);
+		else if (twice)
+			ERR(c, ql, "ferry.wan.queue.map", "one queue per worker lcore",
+			    "lcore %u polls two queues", lc);
+		else if (n_used < sizeof(used) / sizeof(used[0]))
+			used[n_used++] = lc;
 	}
 	for (size_t port = 0; port < nports; port++)
 		for (int64_t q = 0; q < nq; q++)

@@ -201,9 +201,10 @@ _("ferry.role", ENUM, CONF_G, 0, NULL, 1, 0, "source|target", NULL,             
 _("ferry.lcore.control", INT, CONF_G, 0, "0", 0, 1023, NULL, NULL,                                 \
   "lcore of the control thread (metadata, offsets, checkpoints, the WAN TLS channel).")          \
 _("ferry.lcores.io", LCORES, CONF_G, 0, "1", 0, 1023, NULL, NULL,                                  \
-  "lcores that poll the WAN NIC queues and the broker sockets (ids and ranges: 1,2,4-7).")        \
+  "lcores that own the broker connections, one io_uring each (ids and ranges: 1,2,4-7).")        \
 _("ferry.lcores.worker", LCORES, CONF_G, 0, "2", 0, 1023, NULL, NULL,                              \
-  "lcores that decode, apply the rules and batch. No lcore may have two roles.")                  \
+  "lcores that apply the rules and run the WAN transport, each polling at most one WAN queue "    \
+  "(DESIGN §5). No lcore may have two roles.")                                                    \
 _("ferry.queue.depth", INT, CONF_G, FERRY_CONF_F_POW2, "4096", 64, 65536, NULL, NULL,              \
   "Entries of each ring between io and worker lcores (a power of two).")                          \
 _("ferry.poll.mode", ENUM, CONF_G, 0, "busy", 1, 0, "busy|idle", NULL,                          \
@@ -223,9 +224,9 @@ _("ferry.wan.ports", DEVARGS, CONF_G, 0, NULL, 1, 0, NULL, NULL,                
   "(net_tap0,iface=ferry0), each with optional ,key=value driver arguments.")                     \
 _("ferry.wan.queues", INT, CONF_G, 0, "1", 1, 16, NULL, NULL,                                      \
   "RX/TX queue pairs per WAN port, one worker per queue (at most the 16 WAN lanes).")            \
-_("ferry.wan.queue.map", QMAP, CONF_G, 0, NULL, 1, 0, NULL, "ferry.lcores.io",                  \
-  "Which io lcore polls which queue: \"port:queue@lcore\", comma-separated; unset: queues are "   \
-  "spread over ferry.lcores.io in order.")                                                        \
+_("ferry.wan.queue.map", QMAP, CONF_G, 0, NULL, 1, 0, NULL, "ferry.lcores.worker",              \
+  "Which worker lcore polls which queue: \"port:queue@lcore\", comma-separated; unset: queues "   \
+  "are spread over ferry.lcores.worker in order.")                                                \
 _("ferry.wan.local.ip", IPV4, CONF_G, 0, NULL, 1, 0, NULL, NULL,                                \
   "This gateway's WAN address.")                                                                  \
 _("ferry.wan.peer.ip", IPV4, CONF_G, 0, NULL, 1, 0, NULL, NULL,                                 \
@@ -236,6 +237,14 @@ _("ferry.wan.control.port", INT, CONF_G, 0, "9441", 1, 65535, NULL, NULL,       
   "TCP port of the TLS 1.3 control channel (keys, acks of commits), both ends.")                  \
 _("ferry.wan.mtu", INT, CONF_G, 0, "1500", 1500, 9000, NULL, NULL,                                 \
   "IP MTU of the WAN path; above 1500 needs jumbo frames end to end.")                            \
+_("ferry.wan.rx.desc", INT, CONF_G, FERRY_CONF_F_POW2, "1024", 64, 32768, NULL, NULL,            \
+  "RX descriptors per WAN queue (a power of two within the NIC's limit; hw/nics). Each holds "    \
+  "an mbuf, so it enters ferry.mempool.mbufs (ferry-hwcheck --memory).")                           \
+_("ferry.wan.tx.desc", INT, CONF_G, FERRY_CONF_F_POW2, "1024", 64, 32768, NULL, NULL,            \
+  "TX descriptors per WAN queue (a power of two within the NIC's limit; hw/nics).")               \
+_("ferry.wan.flow.control", ENUM, CONF_G, 0, "off", 1, 0, "off|rx|tx|full", NULL,              \
+  "Ethernet pause frames on the WAN ports. off: ferry paces and recovers loss itself, and a "     \
+  "pause from the WAN router would stall every lane of the port.")                                \
 _("ferry.wan.rate.mbps", LONG, CONF_G, 0, "0", 0, 400000, NULL, NULL,                              \
   "Pacing ceiling in Mbit/s; the rate estimate never exceeds it. 0: the port's line rate.")      \
 _("ferry.wan.fec", FEC, CONF_G, 0, "off", 1, 0, NULL, NULL,                                     \

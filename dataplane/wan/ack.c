@@ -13,44 +13,28 @@
 #include "ferry/common.h"
 #include "ferry/wan_lane.h"
 
-static int ack_fail(int rc, char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int
-ack_fail(int rc, char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
-
 int
 ferry_wan_ack_check(const struct ferry_wan_ack *ack, char *err, size_t errlen)
 {
 	if (ack->nranges > FERRY_WAN_ACK_RANGES_MAX)
-		return ack_fail(FERRY_ERR__BAD_LENGTH, err, errlen,
+		return ferry_errf(FERRY_ERR__BAD_LENGTH, err, errlen,
 				"ack: %u SACK ranges, at most %d allowed", ack->nranges,
 				FERRY_WAN_ACK_RANGES_MAX);
 	uint64_t floor = ack->cum_seq; /* a range must start above this */
 	for (unsigned i = 0; i < ack->nranges; i++) {
 		const struct ferry_wan_sack_range *r = &ack->ranges[i];
 		if (r->end <= r->first)
-			return ack_fail(FERRY_ERR__INVALID_ARG, err, errlen,
+			return ferry_errf(FERRY_ERR__INVALID_ARG, err, errlen,
 					"ack: range %u [%llu, %llu) is empty", i,
 					(unsigned long long)r->first, (unsigned long long)r->end);
 		/* first == cum_seq would mean cum_seq was received: the cumulative point is
 		 * wrong, or the range should have been folded into it. */
 		if (i == 0 && r->first <= floor)
-			return ack_fail(FERRY_ERR__INVALID_ARG, err, errlen,
+			return ferry_errf(FERRY_ERR__INVALID_ARG, err, errlen,
 					"ack: range %u starts at %llu, not above the cumulative ack %llu",
 					i, (unsigned long long)r->first, (unsigned long long)floor);
 		if (i > 0 && r->first <= floor)
-			return ack_fail(FERRY_ERR__INVALID_ARG, err, errlen,
+			return ferry_errf(FERRY_ERR__INVALID_ARG, err, errlen,
 					"ack: range %u starts at %llu, overlapping, touching or below "
 					"the previous range's end %llu",
 					i, (unsigned long long)r->first, (unsigned long long)floor);
@@ -111,7 +95,7 @@ ferry_wan_ack_decode(struct ferry_span in, struct ferry_wan_ack *ack, char *err,
 	    !ferry_rd_u8(&rd, &ack->nranges))
 		goto err_parse;
 	if (ack->nranges > FERRY_WAN_ACK_RANGES_MAX)
-		return ack_fail(FERRY_ERR__BAD_LENGTH, err, errlen,
+		return ferry_errf(FERRY_ERR__BAD_LENGTH, err, errlen,
 				"ack: %u SACK ranges, at most %d allowed", ack->nranges,
 				FERRY_WAN_ACK_RANGES_MAX);
 	/* Check the declared count against the bytes present before reading any range. */
@@ -128,12 +112,12 @@ ferry_wan_ack_decode(struct ferry_span in, struct ferry_wan_ack *ack, char *err,
 		ack->ranges[i].end = (uint64_t)v;
 	}
 	if (ferry_rd_left(&rd) != 0)
-		return ack_fail(FERRY_ERR__TRAILING, err, errlen,
+		return ferry_errf(FERRY_ERR__TRAILING, err, errlen,
 				"ack: %zu bytes after %u ranges (payload %zu bytes)",
 				ferry_rd_left(&rd), ack->nranges, in.len);
 	return ferry_wan_ack_check(ack, err, errlen);
 
 err_parse:
-	return ack_fail(rd.err, err, errlen, "ack: truncated at byte %zu of %zu", rd.err_off,
+	return ferry_errf(rd.err, err, errlen, "ack: truncated at byte %zu of %zu", rd.err_off,
 			in.len);
 }

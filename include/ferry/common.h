@@ -14,6 +14,8 @@
 #ifndef FERRY_COMMON_H
 #define FERRY_COMMON_H
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "ferry/common-t.h"
@@ -26,6 +28,24 @@ extern "C" {
 const char *ferry_err_name(int err);
 /** One-line description of an error code for operator-facing messages. */
 const char *ferry_err_desc(int err);
+
+/**
+ * Write a message into the caller's error buffer (if any) and return rc, so a failure path is
+ * one line: `return ferry_errf(-EINVAL, err, errlen, "lane %u: ...", lane);`.
+ */
+static inline int ferry_errf(int rc, char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static inline int
+ferry_errf(int rc, char *err, size_t errlen, const char *fmt, ...)
+{
+	if (err != NULL && errlen > 0) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
 
 /** Allocate n elements of size sz (aligned to 8). NULL on overflow or exhaustion. */
 void *ferry_arena_alloc(struct ferry_arena *a, size_t n, size_t sz);

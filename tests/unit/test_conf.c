@@ -471,7 +471,7 @@ test_gateway_checks(void **state)
 		      "ferry.fetch.isolation.level = read_uncommitted\n"     /* 13 */
 		      "ferry.wan.ports = 0000:3b:00.0;net_tap0,iface=f0\n"   /* 14 */
 		      "ferry.wan.queues = 2\n"                               /* 15 */
-		      "ferry.wan.queue.map = 0:0@1, 0:0@2, 1:1@9, 2:0@1\n"); /* 16 */
+		      "ferry.wan.queue.map = 0:0@3, 0:0@4, 1:1@9, 2:0@3\n"); /* 16 */
 	assert_true(has_diag(c, FERRY_CONF_ERROR, 6, "ferry.lcores.worker",
 			     "lcore 3 is in both ferry.lcores.io (line 5) and ferry.lcores.worker",
 			     NULL));
@@ -486,7 +486,7 @@ test_gateway_checks(void **state)
 			     "needs read_committed", NULL));
 	assert_true(has_diag(c, FERRY_CONF_ERROR, 16, "ferry.wan.queue.map", "mapped twice", NULL));
 	assert_true(
-	    has_diag(c, FERRY_CONF_ERROR, 16, "ferry.wan.queue.map", "lcore 9", "ferry.lcores.io"));
+	    has_diag(c, FERRY_CONF_ERROR, 16, "ferry.wan.queue.map", "lcore 9", "ferry.lcores.worker"));
 	assert_true(has_diag(c, FERRY_CONF_ERROR, 16, "ferry.wan.queue.map",
 			     "port 2 does not exist", NULL));
 	assert_true(has_diag(c, FERRY_CONF_ERROR, 16, "ferry.wan.queue.map",
