@@ -28,6 +28,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "bench_clock.h"
 #include "ferry/kafka.h"
 #include "ferry/kafka_ctl.h"
 #include "ferry/policy.h"
@@ -53,26 +54,6 @@ struct kc_stats {
 	uint64_t records, batches, wire_in, wire_out;
 	uint64_t rewritten, quarantined, dropped_records, masked_spans;
 };
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double
-cpu_s(void)
-{
-	struct rusage ru;
-
-	if (getrusage(RUSAGE_SELF, &ru) != 0)
-		return 0;
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
 
 /* InitProducerId (idempotent, no transactional id) on the target. 0 or -1 with err. */
 static int
@@ -230,7 +211,7 @@ main(int argc, char **argv)
 		goto err_close_dst;
 
 	status = 1;
-	double t0 = now_s(), cpu0 = cpu_s();
+	double t0 = bench_now_s(), cpu0 = bench_cpu_s();
 	while (st.records < c.count) {
 		for (int32_t p = 0; p < c.partitions && st.records < c.count; p++) {
 			struct ferry_kafka_fetch_resp_part *part;
@@ -311,7 +292,7 @@ main(int argc, char **argv)
 			}
 		}
 	}
-	double secs = now_s() - t0, cpu = cpu_s() - cpu0;
+	double secs = bench_now_s() - t0, cpu = bench_cpu_s() - cpu0;
 	status = 0;
 	if (c.json)
 		printf("{\"tool\":\"bench_replicate\",\"component\":\"ferry codec+policy over "

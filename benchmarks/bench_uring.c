@@ -20,6 +20,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "bench_clock.h"
 #include "ferry/kafka.h"
 #include "ferry/kafka_ctl.h"
 #include "ferry/uring.h"
@@ -41,37 +42,18 @@ struct meter {
 	double wall, cpu;
 };
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double
-cpu_s(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
 static void
 meter_start(struct meter *m)
 {
-	m->wall = now_s();
-	m->cpu = cpu_s();
+	m->wall = bench_now_s();
+	m->cpu = bench_cpu_s();
 }
 
 static void
 meter_stop(struct meter *m)
 {
-	m->wall = now_s() - m->wall;
-	m->cpu = cpu_s() - m->cpu;
+	m->wall = bench_now_s() - m->wall;
+	m->cpu = bench_cpu_s() - m->cpu;
 	if (m->cpu < 1e-6)
 		m->cpu = 1e-6;
 }
@@ -209,7 +191,7 @@ ferry_fetch(void)
 		ferry_uring_poll(c.ur, 10);
 	c.records = 0;
 	meter_start(&m);
-	while (now_s() - m.wall < seconds && !c.errors)
+	while (bench_now_s() - m.wall < seconds && !c.errors)
 		ferry_uring_poll(c.ur, 10);
 	meter_stop(&m);
 	if (c.errors)
@@ -270,7 +252,7 @@ ferry_produce(void)
 		ferry_uring_poll(c.ur, 10);
 	c.records = 0;
 	meter_start(&m);
-	while (now_s() - m.wall < seconds && !c.errors)
+	while (bench_now_s() - m.wall < seconds && !c.errors)
 		ferry_uring_poll(c.ur, 10);
 	meter_stop(&m);
 	c.stop = true;
@@ -336,7 +318,7 @@ rdk_consume(void)
 		else
 			n++;
 		rd_kafka_message_destroy(msg);
-		if ((n & 1023) == 0 && now_s() - m.wall >= seconds)
+		if ((n & 1023) == 0 && bench_now_s() - m.wall >= seconds)
 			break;
 	}
 	meter_stop(&m);
@@ -385,7 +367,7 @@ rdk_produce(void)
 			  RD_KAFKA_V_END);
 	rd_kafka_flush(rk, 10000);
 	meter_start(&m);
-	while (now_s() - m.wall < seconds) {
+	while (bench_now_s() - m.wall < seconds) {
 		for (int i = 0; i < 1024; i++, n++)
 			while (rd_kafka_producev(rk, RD_KAFKA_V_TOPIC("bench-sink-rdk"),
 						 RD_KAFKA_V_PARTITION(0),

@@ -40,6 +40,7 @@
 #include <hs_runtime.h>
 #include <librdkafka/rdkafka.h>
 
+#include "../bench_clock.h"
 #include "ferry/policy.h"
 #include "rules.h"
 
@@ -125,26 +126,6 @@ on_signal(int sig)
 {
 	(void)sig;
 	atomic_store(&repl_stop, true);
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double
-cpu_s(void)
-{
-	struct rusage ru;
-
-	if (getrusage(RUSAGE_SELF, &ru) != 0)
-		return 0;
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 /* ---- policy: the naive per-record scan ------------------------------------------------------ */
@@ -637,7 +618,7 @@ main(int argc, char **argv)
 			goto err_setup;
 	}
 
-	double cpu0 = cpu_s(), t0 = now_s(), deadline = t0 + r.conf.timeout_s;
+	double cpu0 = bench_cpu_s(), t0 = bench_now_s(), deadline = t0 + r.conf.timeout_s;
 	if (repl_clients(&r, err, sizeof(err)) != 0)
 		goto err_setup;
 
@@ -647,7 +628,7 @@ main(int argc, char **argv)
 
 		if (m == NULL) {
 			rd_kafka_poll(r.producer, 0);
-			if (now_s() > deadline) {
+			if (bench_now_s() > deadline) {
 				snprintf(err, sizeof(err), "timed out after %" PRIu64 " of %" PRIu64
 					 " records", r.consumed, r.conf.count);
 				goto err_run;
@@ -671,9 +652,9 @@ main(int argc, char **argv)
 			rd_kafka_poll(r.producer, 0); /* delivery reports */
 	}
 	/* Everything produced must be acknowledged (acks=all) before the clock stops. */
-	while (rd_kafka_outq_len(r.producer) > 0 && now_s() < deadline)
+	while (rd_kafka_outq_len(r.producer) > 0 && bench_now_s() < deadline)
 		rd_kafka_flush(r.producer, 100);
-	double secs = now_s() - t0, cpu = cpu_s() - cpu0;
+	double secs = bench_now_s() - t0, cpu = bench_cpu_s() - cpu0;
 
 	if (atomic_load(&repl_stop))
 		snprintf(err, sizeof(err), "interrupted");

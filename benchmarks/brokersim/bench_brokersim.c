@@ -19,6 +19,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "../bench_clock.h"
 #include "ferry/kafka.h"
 #include "ferry/kafka_ctl.h"
 #include "kclient.h"
@@ -32,15 +33,6 @@
 static struct sim_proc sim;
 static double seconds = 3;
 static long produce_records = 1000000;
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void
 die(const char *what, const char *err)
@@ -96,7 +88,7 @@ bench_fetch(bool verify)
 
 	if (ferry_kclient_connect(&kc, sim.addr, "bench-fetch", 10000, err, sizeof(err)) != 0)
 		die("connect", err);
-	t0 = now_s();
+	t0 = bench_now_s();
 	do {
 		struct ferry_kafka_fetch_req_part p = { 0, -1, offset, -1, -1, RESPONSE_BYTES };
 		struct ferry_kafka_fetch_req_topic tp = { ferry_span_str("bench-src"), 1, &p };
@@ -130,7 +122,7 @@ bench_fetch(bool verify)
 		}
 		bytes += resp.Responses[0].Partitions[0].Records.len;
 		responses++;
-		t = now_s();
+		t = bench_now_s();
 	} while (t - t0 < seconds);
 	printf("%-48s %7.2f GB/s  %6.2f Mrec/s  %8.0f responses/s  (%.2f GB in %.1f s)\n",
 	       verify ? "fetch   kclient 1 MiB responses, client CRC check"
@@ -187,11 +179,11 @@ bench_consume(void)
 		if (m->err)
 			die("consume", rd_kafka_message_errstr(m));
 		if (t0 == 0)
-			t0 = now_s();
+			t0 = bench_now_s();
 		n++;
 		bytes += m->len + m->key_len;
 		rd_kafka_message_destroy(m);
-		if ((n & 1023) == 0 && (t = now_s()) - t0 >= seconds)
+		if ((n & 1023) == 0 && (t = bench_now_s()) - t0 >= seconds)
 			break;
 	}
 	printf("%-48s %7.2f GB/s  %6.2f Mrec/s  (keys+values)\n",
@@ -241,7 +233,7 @@ bench_produce(const char *codec)
 	rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_VALUE("warm-up", 7),
 			  RD_KAFKA_V_END);
 	rd_kafka_flush(rk, 10000);
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (long i = 0; i < produce_records; i++) {
 		snprintf(value, sizeof(value),
 			 "{\"trade\":%ld,\"px\":101.25,\"qty\":%ld,\"pad\":"
@@ -257,7 +249,7 @@ bench_produce(const char *codec)
 	}
 	if (rd_kafka_flush(rk, 60000) != 0)
 		die("produce", "flush timed out");
-	t = now_s();
+	t = bench_now_s();
 	if (counts[0] != produce_records + 1 || counts[1] != 0)
 		die("produce", "not every record was delivered");
 	snprintf(errstr, sizeof(errstr), "produce librdkafka idempotent acks=all %s", codec);
@@ -300,19 +292,19 @@ bench_sink_raw(const uint8_t *file)
 			die("produce", err);
 	}
 	req.Acks = 0;
-	t0 = now_s();
+	t0 = bench_now_s();
 	do {
 		for (int i = 0; i < 64; i++, n++)
 			if (ferry_kclient_send(&kc, FERRY_KAFKA_PRODUCE, 9, &req, &corr, err,
 					       sizeof(err)) != 0)
 				die("produce", err);
-		t = now_s();
+		t = bench_now_s();
 	} while (t - t0 < seconds);
 	ferry_arena_init(&a, mem, sizeof(mem));
 	if (ferry_kclient_call(&kc, FERRY_KAFKA_LIST_OFFSETS, 7, &lo, &lr, &a, err, sizeof(err)) !=
 	    0)
 		die("list offsets", err);
-	t = now_s();
+	t = bench_now_s();
 	if (lr.Topics[0].Partitions[0].Offset != (n + 1) * BATCH_RECORDS)
 		die("sink", "record count does not match");
 	snprintf(err, sizeof(err), "produce kclient Acks 0, %zu KiB batches", blen >> 10);
