@@ -9,7 +9,7 @@ PKGS="build-essential pkg-config meson ninja-build clang libclang-rt-14-dev
  libdpdk-dev librdkafka-dev liburing-dev libhyperscan-dev libcmocka-dev
  libisal-dev libsnappy-dev liblz4-dev libzstd-dev libdeflate-dev
  libssl-dev openssl libyaml-dev libpcre2-dev kcat tshark python3
- gnuplot-nox iperf3"
+ gnuplot-nox iperf3 iproute2 systemd"
 
 missing=""
 for p in $PKGS; do
