@@ -233,6 +233,12 @@ _("ferry.wan.peer.ip", IPV4, CONF_G, 0, NULL, 1, 0, NULL, NULL,                 
   "The other gateway's WAN address; packets from any other source are dropped.")                 \
 _("ferry.wan.udp.port", INT, CONF_G, 0, "9440", 1, 65535, NULL, NULL,                              \
   "UDP port of the data channel, both ends.")                                                     \
+_("ferry.wan.control.bind", STRING, CONF_G, 0, NULL, 1, 0, NULL, NULL,                          \
+  "Kernel address the target gateway's TLS control channel listens on; unset: "                  \
+  "ferry.wan.local.ip. The channel is kernel TCP, so this is a host address, not the DPDK port's.") \
+_("ferry.wan.control.peer", STRING, CONF_G, 0, NULL, 1, 0, NULL, NULL,                          \
+  "Kernel address (or host name) the source gateway connects its TLS control channel to; unset: " \
+  "ferry.wan.peer.ip.")                                                                           \
 _("ferry.wan.control.port", INT, CONF_G, 0, "9441", 1, 65535, NULL, NULL,                          \
   "TCP port of the TLS 1.3 control channel (keys, acks of commits), both ends.")                  \
 _("ferry.wan.mtu", INT, CONF_G, 0, "1500", 1500, 9000, NULL, NULL,                                 \

@@ -37,7 +37,8 @@ usage(FILE *f)
 		"  produce       --broker H:P --topic T [--partition N] [--codec C] [--acks A]\n"
 		"                produce stdin lines (key<TAB>value, or value) as one batch\n"
 		"  decode        FILE                         decode a file of raw record batches\n"
-		"  mock          [--brokers N] [--topic T[:PARTS]]...  run a librdkafka mock cluster\n"
+		"  mock          [--brokers N] [--topic T[:PARTS]]... [--control FIFO]  run a librdkafka mock\n"
+		"                cluster; FIFO lines: down N, up N, leader TOPIC PART BROKER\n"
 		"  rules check   FILE | --pack NAME           compile a policy rules file, print its\n"
 		"                rules and database sizes; errors as FILE:LINE\n"
 		"  rules test    FILE | --pack NAME (--records F | --batch F)\n"
@@ -453,12 +454,15 @@ ferryctl_mock(int argc, char **argv)
 	int brokers = 1;
 	static const struct option opts[] = { { "brokers", required_argument, NULL, 'n' },
 					      { "topic", required_argument, NULL, 't' },
+					      { "control", required_argument, NULL, 'c' },
 					      { NULL, 0, NULL, 0 } };
-	const char *topics[64];
+	const char *topics[64], *control = NULL;
 	int ntopics = 0, c;
 	while ((c = getopt_long(argc, argv, "n:t:", opts, NULL)) != -1) {
 		if (c == 'n')
 			brokers = (int)strtol(optarg, NULL, 10);
+		else if (c == 'c')
+			control = optarg;
 		else if (c == 't' && ntopics < 64)
 			topics[ntopics++] = optarg;
 		else
@@ -493,8 +497,31 @@ ferryctl_mock(int argc, char **argv)
 	fflush(stdout);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	while (!atomic_load(&mock_stop))
-		usleep(100 * 1000);
+	FILE *cf = control ? fopen(control, "r") : NULL;
+	if (control && cf == NULL)
+		fprintf(stderr, "mock: --control %s: %s\n", control, strerror(errno));
+	while (!atomic_load(&mock_stop)) {
+		char line[512], topic[256];
+		int a, b;
+		if (cf == NULL || fgets(line, sizeof(line), cf) == NULL) {
+			if (cf && feof(cf))
+				clearerr(cf);
+			usleep(100 * 1000);
+			continue;
+		}
+		/* fault injection for the e2e tests: real broker-side behaviour of the mock */
+		if (sscanf(line, "down %d", &a) == 1)
+			rd_kafka_mock_broker_set_down(mc, a);
+		else if (sscanf(line, "up %d", &a) == 1)
+			rd_kafka_mock_broker_set_up(mc, a);
+		else if (sscanf(line, "leader %255s %d %d", topic, &a, &b) == 3)
+			rd_kafka_mock_partition_set_leader(mc, topic, a, b);
+		else
+			fprintf(stderr, "mock: unknown control command: %s", line);
+		fprintf(stderr, "mock: %s", line);
+	}
+	if (cf)
+		fclose(cf);
 	rd_kafka_mock_cluster_destroy(mc);
 	rd_kafka_destroy(rk);
 	return 0;

@@ -50,6 +50,10 @@ struct ferry_mm2_flow {
 	/** Warnings (degraded features) go here; NULL: stderr. */
 	void (*warn)(void *arg, const char *msg);
 	void *warn_arg;
+	/** Residency filter on top of `topics` (the rules file's topic decision): a topic it
+	 *  refuses is neither listed nor created on the target. NULL: none. */
+	bool (*topic_allow)(void *arg, const char *topic);
+	void *topic_allow_arg;
 	rd_kafka_t *clients[2][FERRY_MM2_CLIENT__COUNT]; /* [0] source, [1] target; lazy */
 };
 

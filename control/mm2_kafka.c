@@ -566,7 +566,8 @@ ferry_mm2_topics_list(struct ferry_mm2_flow *f, const struct ferry_mm2_provenanc
 		char remote[FERRY_MM2_TOPIC_MAX + 1];
 		if (smd->topics[i].err ||
 		    !ferry_mm2_should_replicate(&f->policy, f->topics, f->heartbeats_replication,
-						name, f->target, prov))
+						name, f->target, prov) ||
+		    (f->topic_allow && !f->topic_allow(f->topic_allow_arg, name)))
 			continue;
 		if (ferry_mm2_remote_topic(&f->policy, f->source, name, remote, sizeof(remote)) <
 		    0) {

@@ -1,0 +1,839 @@
+/*
+ * main.c - ferryd, one gateway of a ferry pair (DESIGN §1, §5).
+ *
+ *   ferryd [EAL options] -- --config FILE --role source|target [--flow SRC->DST]
+ *          [--stats FILE] [--pidfile FILE]
+ *
+ * The main lcore is the control thread: configuration, EAL and port set-up, the WAN session
+ * (TLS key channel + WAN workers), the Kafka control plane (ctl.c), signals, stats. One io
+ * lcore runs io.c; one worker lcore per WAN queue runs ferry_wan_dp_run.
+ *
+ * EAL options the operator leaves out come from the configuration: --lcores from
+ * ferry.lcore.control / ferry.lcores.io / ferry.lcores.worker (mapped onto the CPUs there
+ * are), the WAN ports from ferry.wan.ports (--vdev for virtual devices, -a for PCI), hugepage
+ * use from ferry.hugepages (auto: hugepages when the kernel has free ones, else --no-huge,
+ * and the log says which), --file-prefix ferryd-<role>.
+ *
+ * Sessions: a session is one TLS key channel with the peer plus one set of WAN workers.
+ * When it breaks (peer killed, restarted, unreachable), the workers are stopped and freed,
+ * the io lcore parks, and the gateway waits for the peer again ("waiting for ..." in the log
+ * every 5 s). The target tells the source where to resume (RESUME) before data moves.
+ *
+ * Signals: SIGTERM / SIGINT drain and stop (source: no new fetches, wait until what is on the
+ * WAN is acknowledged and committed; target: wait until what was received is written and
+ * synced, commit, close); SIGHUP reloads the rules (a bad file is refused, the old rules
+ * stay). Exit: 0 after a clean stop, 1 on a runtime failure, 2 on bad arguments or config.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_version.h>
+#include <rte_ring.h>
+
+#include "ctl.h"
+#include "ferry/common.h"
+#include "ferry/conf.h"
+#include "ferry/wan.h"
+#include "ferry/wan_keychan.h"
+#include "ferryd.h"
+#include "policy_reload.h"
+#include "stats.h"
+
+#define PROG "ferryd"
+
+extern struct rte_rcu_qsbr *ferryd_qsbr;
+
+static volatile sig_atomic_t sig_stop, sig_hup;
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		sig_hup = 1;
+	else
+		sig_stop = 1;
+}
+
+struct opts {
+	const char *config, *role, *flow, *stats, *pidfile;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: %s [EAL options] -- --config FILE --role source|target "
+		   "[--flow SRC->DST] [--stats FILE] [--pidfile FILE]\n",
+		PROG);
+}
+
+static int
+parse_app(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = {
+		{ "config", required_argument, NULL, 'c' }, { "role", required_argument, NULL, 'r' },
+		{ "flow", required_argument, NULL, 'f' },   { "stats", required_argument, NULL, 's' },
+		{ "pidfile", required_argument, NULL, 'p' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case 'c': o->config = optarg; break;
+		case 'r': o->role = optarg; break;
+		case 'f': o->flow = optarg; break;
+		case 's': o->stats = optarg; break;
+		case 'p': o->pidfile = optarg; break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -1;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'\n", PROG, argv[optind]);
+		return -1;
+	}
+	if (o->config == NULL) {
+		fprintf(stderr, "%s: --config FILE is required\n", PROG);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- EAL arguments from the configuration --------------------------------------------------- */
+
+static bool
+has_arg(int argc, char **argv, const char *const *names)
+{
+	for (int i = 0; i < argc; i++)
+		for (const char *const *n = names; *n; n++)
+			if (strncmp(argv[i], *n, strlen(*n)) == 0)
+				return true;
+	return false;
+}
+
+static long
+free_hugepages(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[256];
+	long n = 0;
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "HugePages_Free: %ld", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+static int
+eal_args(const struct ferry_conf *conf, const char *role, int argc, char **argv, char ***out,
+	 int *outc, char *note, size_t notelen)
+{
+	static char lcores[512], prefix[64];
+	char **v = calloc((size_t)argc + 64, sizeof(*v));
+	int n = 0;
+
+	if (v == NULL)
+		return -ENOMEM;
+	for (int i = 0; i < argc; i++)
+		v[n++] = argv[i];
+	if (!has_arg(argc, argv, (const char *const[]){ "-l", "--lcores", "-c", NULL })) {
+		const uint16_t *io, *wk;
+		size_t nio = ferry_conf_lcores(conf, "ferry.lcores.io", &io);
+		size_t nwk = ferry_conf_lcores(conf, "ferry.lcores.worker", &wk);
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		int ctl = (int)ferry_conf_int(conf, -1, "ferry.lcore.control");
+		size_t len = 0;
+		if (ncpu < 1)
+			ncpu = 1;
+		/* lcore ids keep their configured numbers; ids beyond the CPUs present share
+		 * CPUs (a development host) and the note says so */
+#define ADD_LCORE(id)                                                                              \
+	len += (size_t)snprintf(lcores + len, sizeof(lcores) - len, "%s%d@%ld", len ? "," : "",   \
+				(int)(id), (long)(id) % ncpu)
+		ADD_LCORE(ctl);
+		for (size_t i = 0; i < nio && i < 1; i++)
+			ADD_LCORE(io[i]);
+		for (size_t i = 0; i < nwk; i++)
+			ADD_LCORE(wk[i]);
+#undef ADD_LCORE
+		v[n++] = "--lcores";
+		v[n++] = lcores;
+		v[n++] = "--main-lcore";
+		static char mainl[16];
+		snprintf(mainl, sizeof(mainl), "%d", ctl);
+		v[n++] = mainl;
+	}
+	if (!has_arg(argc, argv, (const char *const[]){ "--file-prefix", "--in-memory", NULL })) {
+		snprintf(prefix, sizeof(prefix), "ferryd-%s", role);
+		v[n++] = "--file-prefix";
+		v[n++] = prefix;
+	}
+	if (!has_arg(argc, argv, (const char *const[]){ "--no-huge", "--in-memory", "-m",
+						       "--socket-mem", NULL })) {
+		const char *hp = ferry_conf_str(conf, -1, "ferry.hugepages");
+		long freehp = free_hugepages();
+		if (hp && strcmp(hp, "off") == 0) {
+			v[n++] = "--no-huge";
+			v[n++] = "-m";
+			v[n++] = "1024";
+			snprintf(note, notelen, "without hugepages (ferry.hugepages=off)");
+		} else if (freehp > 0 || (hp && strcmp(hp, "on") == 0)) {
+			snprintf(note, notelen, "with hugepages (%ld free)", freehp);
+		} else {
+			v[n++] = "--no-huge";
+			v[n++] = "-m";
+			v[n++] = "1024";
+			snprintf(note, notelen,
+				 "WITHOUT hugepages (--no-huge: none free; see hw/hugepages)");
+		}
+	} else {
+		snprintf(note, notelen, "%s",
+			 has_arg(argc, argv, (const char *const[]){ "--no-huge", NULL })
+			     ? "without hugepages (--no-huge given)"
+			     : "with the memory options given");
+	}
+	if (!has_arg(argc, argv, (const char *const[]){ "--vdev", "-a", "--allow", "-b", NULL })) {
+		const char *const *ports;
+		size_t np = ferry_conf_list(conf, -1, "ferry.wan.ports", &ports);
+		for (size_t i = 0; i < np && n < argc + 60; i++) {
+			v[n++] = strncmp(ports[i], "net_", 4) == 0 ? "--vdev" : "-a";
+			v[n++] = (char *)ports[i];
+		}
+		if (np > 0 && strncmp(ports[0], "net_", 4) == 0)
+			v[n++] = "--no-pci";
+	}
+	*out = v;
+	*outc = n;
+	return 0;
+}
+
+/* ---- the gateway ---------------------------------------------------------------------------- */
+
+static struct ferryd G;
+static struct ferryd_ctl C;
+static atomic_bool workers_stop;
+static unsigned worker_lcores[FERRYD_MAX_QUEUES];
+static struct rte_mempool *mp;
+static uint16_t port_id;
+static struct ferry_wan_dp_conf dpc;
+
+static int
+worker_main(void *arg)
+{
+	ferry_wan_dp_run(arg, &workers_stop);
+	return 0;
+}
+
+static int
+port_setup(uint16_t port, uint16_t nq, char *err, size_t errlen)
+{
+	struct rte_eth_conf pc;
+	int rc;
+
+	memset(&pc, 0, sizeof(pc));
+	if ((rc = rte_eth_dev_configure(port, nq, nq, &pc)) != 0)
+		return ferry_errf(rc, err, errlen, "port %u: configure %u queues: %s", port, nq,
+				  rte_strerror(-rc));
+	for (uint16_t q = 0; q < nq; q++) {
+		rc = rte_eth_rx_queue_setup(port, q, 1024, rte_eth_dev_socket_id(port), NULL, mp);
+		if (rc == 0)
+			rc = rte_eth_tx_queue_setup(port, q, 1024, rte_eth_dev_socket_id(port), NULL);
+		if (rc != 0)
+			return ferry_errf(rc, err, errlen, "port %u queue %u: %s", port, q,
+					  rte_strerror(-rc));
+	}
+	if ((rc = rte_eth_dev_start(port)) != 0)
+		return ferry_errf(rc, err, errlen, "port %u: start: %s", port, rte_strerror(-rc));
+	return 0;
+}
+
+static int
+parse_ip(const char *s, uint32_t *ip)
+{
+	struct in_addr a;
+
+	if (s == NULL || inet_pton(AF_INET, s, &a) != 1)
+		return -EINVAL;
+	*ip = ntohl(a.s_addr);
+	return 0;
+}
+
+static void
+session_stop(struct ferryd *fd)
+{
+	atomic_store(&fd->sess_state, FERRYD_SESS_STOPPING);
+	while (!atomic_load(&fd->io_parked) && atomic_load(&fd->io_running))
+		usleep(100);
+	atomic_store(&workers_stop, true);
+	for (uint16_t q = 0; q < fd->nqueues; q++)
+		rte_eal_wait_lcore(worker_lcores[q]);
+	for (uint16_t q = 0; q < fd->nqueues; q++) {
+		struct ferry_wan_dp_stats st;
+		ferry_wan_dp_stats_read(fd->dps[q], &st);
+		ferry_wan_dp_stats_add(&fd->wan_prev, &st);
+		ferry_wan_dp_free(fd->dps[q]);
+		fd->dps[q] = NULL;
+	}
+	atomic_store(&fd->sess_state, FERRYD_SESS_DOWN);
+}
+
+static int
+session_workers(struct ferryd *fd, char *err, size_t errlen)
+{
+	atomic_store(&workers_stop, false);
+	for (uint16_t q = 0; q < fd->nqueues; q++) {
+		dpc.queue_id = q;
+		fd->dps[q] = ferry_wan_dp_create(&dpc, err, errlen);
+		if (fd->dps[q] == NULL) {
+			while (q-- > 0) {
+				ferry_wan_dp_free(fd->dps[q]);
+				fd->dps[q] = NULL;
+			}
+			return -ENOMEM;
+		}
+	}
+	for (uint16_t q = 0; q < fd->nqueues; q++)
+		rte_eal_remote_launch(worker_main, fd->dps[q], worker_lcores[q]);
+	return 0;
+}
+
+static void
+reload_rules(struct ferryd *fd)
+{
+	char err[512];
+	struct ferry_policy_rt *old = NULL;
+
+	if (C.rules_file == NULL) {
+		ferryd_log(fd, "SIGHUP: no rules file configured (ferry.rules.file): nothing to reload");
+		return;
+	}
+	if (fd->policy && ferry_policy_reload(fd->policy, C.rules_file, &old, err, sizeof(err)) != 0) {
+		ferryd_log(fd, "rules reload refused, the old rules stay in force: %s", err);
+		return;
+	}
+	if (old) {
+		rte_rcu_qsbr_synchronize(ferryd_qsbr, RTE_QSBR_THRID_INVALID);
+		ferry_policy_rt_free(old);
+	}
+	if (ferryd_ctl_rules(&C, err, sizeof(err)) != 0)
+		ferryd_log(fd, "rules reload: topic decisions: %s", err);
+	ferryd_log(fd, "rules reloaded from %s (generation %" PRIu64 ")", C.rules_file,
+		   ferry_policy_rt_generation(ferry_policy_current(fd->policy)));
+}
+
+/* Poll the key channel and handle what the peer says. <0 when the session broke. */
+static int
+session_poll(struct ferryd *fd, struct ferry_wan_keychan *kc, int timeout_ms, char *err,
+	     size_t errlen)
+{
+	uint8_t buf[FERRY_WAN_KC_BODY_MAX];
+	int rc = ferry_wan_keychan_poll(kc, timeout_ms, err, errlen);
+	int n;
+
+	if (rc != 0)
+		return rc;
+	while ((n = ferry_wan_keychan_recv_app(kc, buf, sizeof(buf))) > 0) {
+		if (fd->role == FERRYD_SOURCE) {
+			char merr[256];
+			if (ferryd_ctl_source_msg(&C, buf, (size_t)n, merr, sizeof(merr)) != 0)
+				ferryd_log(fd, "control message from the target refused: %s", merr);
+		}
+	}
+	return 0;
+}
+
+static int64_t
+now_ms(void)
+{
+	return ferryd_now_ms();
+}
+
+static void
+stats_tick(struct ferryd *fd, const char *path, int64_t *next)
+{
+	int64_t t = now_ms();
+
+	if (t < *next)
+		return;
+	*next = t + 1000;
+	if (path)
+		ferryd_stats_write(fd, path);
+}
+
+/* Source drain on SIGTERM: everything on the WAN acknowledged and committed, or 10 s. */
+static void
+drain_source(struct ferryd *fd, struct ferry_wan_keychan *kc)
+{
+	char err[256];
+	int64_t deadline = now_ms() + 10000;
+
+	atomic_store(&fd->draining, true);
+	while (now_ms() < deadline) {
+		bool idle = rte_ring_count(fd->slot_free) == fd->n_slots;
+		uint32_t n = atomic_load(&fd->n_parts);
+		for (uint32_t i = 0; i < n && idle; i++) {
+			struct ferryd_part *p = &fd->parts[i];
+			idle = p->stopped || p->uh < 0 || atomic_load(&p->committed) >= p->sent_next;
+		}
+		if (idle)
+			break;
+		if (session_poll(fd, kc, 5, err, sizeof(err)) != 0)
+			break;
+	}
+}
+
+static void
+drain_target(struct ferry_wan_keychan *kc)
+{
+	char err[256];
+	int64_t deadline = now_ms() + 10000;
+
+	while (now_ms() < deadline) {
+		ferryd_ctl_target_drain(&C, kc, err, sizeof(err));
+		if (ferryd_ctl_target_quiet(&C))
+			break;
+		if (kc)
+			ferry_wan_keychan_poll(kc, 5, err, sizeof(err));
+		else
+			usleep(5000);
+	}
+	ferryd_ctl_target_drain(&C, kc, err, sizeof(err));
+}
+
+static int
+run(struct ferryd *fd, const struct opts *o, uint32_t local_ip, uint32_t peer_ip)
+{
+	struct ferry_wan_keychan_conf kcc;
+	struct ferry_wan_keybox *boxes[FERRYD_MAX_QUEUES];
+	char err[512], peer_ip_s[INET_ADDRSTRLEN], local_ip_s[INET_ADDRSTRLEN];
+	int64_t next_stats = 0, next_wait_log = 0;
+	bool first = true;
+	struct in_addr a;
+
+	a.s_addr = htonl(peer_ip);
+	inet_ntop(AF_INET, &a, peer_ip_s, sizeof(peer_ip_s));
+	a.s_addr = htonl(local_ip);
+	inet_ntop(AF_INET, &a, local_ip_s, sizeof(local_ip_s));
+	ferry_wan_keychan_conf_default(&kcc);
+	kcc.role = fd->role == FERRYD_SOURCE ? FERRY_WAN_ROLE_CLIENT : FERRY_WAN_ROLE_SERVER;
+	kcc.ca_file = ferry_conf_str(fd->conf, -1, "ferry.wan.tls.ca");
+	kcc.cert_file = ferry_conf_str(fd->conf, -1, "ferry.wan.tls.cert");
+	kcc.key_file = ferry_conf_str(fd->conf, -1, "ferry.wan.tls.key");
+	kcc.peer_name = fd->role == FERRYD_SOURCE ? fd->target : fd->source;
+	kcc.host = fd->role == FERRYD_SOURCE ? ferry_conf_str(fd->conf, -1, "ferry.wan.control.peer")
+					     : ferry_conf_str(fd->conf, -1, "ferry.wan.control.bind");
+	if (kcc.host == NULL)
+		kcc.host = fd->role == FERRYD_SOURCE ? peer_ip_s : local_ip_s;
+	kcc.port = (uint16_t)ferry_conf_int(fd->conf, -1, "ferry.wan.control.port");
+	kcc.timeout_ms = 2000;
+	kcc.nqueues = fd->nqueues;
+	kcc.nlanes = fd->nlanes;
+	kcc.mtu = dpc.link.mtu;
+
+	while (!sig_stop) {
+		struct ferry_wan_keychan *kc;
+		int rc;
+
+		/* target: keep writing what was accepted while no source is connected */
+		if (fd->role == FERRYD_TARGET)
+			ferryd_ctl_target_drain(&C, NULL, err, sizeof(err));
+		stats_tick(fd, o->stats, &next_stats);
+		if (session_workers(fd, err, sizeof(err)) != 0) {
+			ferryd_log(fd, "WAN workers: %s", err);
+			return 1;
+		}
+		for (uint16_t q = 0; q < fd->nqueues; q++)
+			boxes[q] = ferry_wan_dp_keybox(fd->dps[q]);
+		kcc.boxes = boxes;
+		kc = ferry_wan_keychan_create(&kcc, err, sizeof(err));
+		if (kc == NULL) {
+			ferryd_log(fd, "key channel: %s", err);
+			session_stop(fd);
+			return 2;
+		}
+		rc = ferry_wan_keychan_establish(kc, err, sizeof(err));
+		if (rc != 0) {
+			ferry_wan_keychan_free(kc);
+			session_stop(fd);
+			if (rc == -EACCES || rc == -EPROTO) {
+				ferryd_log(fd, "peer refused or misconfigured: %s", err);
+				sleep(1);
+			} else if (now_ms() >= next_wait_log) {
+				ferryd_log(fd, "waiting for the %s gateway at %s:%u: %s",
+					   fd->role == FERRYD_SOURCE ? "target" : "source", kcc.host,
+					   kcc.port, err);
+				next_wait_log = now_ms() + 5000;
+			}
+			continue;
+		}
+		ferryd_log(fd, "key channel up with %s (%s:%u), %u lanes on %u queues",
+			   kcc.peer_name, kcc.host, kcc.port, fd->nlanes, fd->nqueues);
+		/* tables (io parked), then where to resume */
+		rc = ferryd_ctl_tables(&C, err, sizeof(err));
+		if (rc == 0 && fd->role == FERRYD_TARGET) {
+			if (first)
+				rc = ferryd_ctl_target_load(&C, err, sizeof(err));
+			else
+				rc = 0;
+			while (rc == 0 && !ferryd_ctl_target_quiet(&C) && !sig_stop) {
+				ferryd_ctl_target_drain(&C, NULL, err, sizeof(err));
+				rc = ferry_wan_keychan_poll(kc, 5, err, sizeof(err));
+			}
+			if (rc == 0)
+				rc = ferryd_ctl_target_resume(&C, kc, err, sizeof(err));
+		} else if (rc == 0) {
+			uint32_t n = atomic_load(&fd->n_parts);
+			for (uint32_t i = 0; i < n; i++)
+				fd->parts[i].resume = -1;
+			C.resume_done = false;
+			while (rc == 0 && !C.resume_done && !sig_stop)
+				rc = session_poll(fd, kc, 10, err, sizeof(err));
+		}
+		if (rc != 0 || sig_stop) {
+			if (rc != 0)
+				ferryd_log(fd, "session start failed: %s", err);
+			ferry_wan_keychan_close(kc, 0, "session start failed");
+			ferry_wan_keychan_free(kc);
+			session_stop(fd);
+			ferryd_count(fd, FERRYD_CTR_session_resets, 1);
+			sleep(1);
+			continue;
+		}
+		first = false;
+		ferryd_count(fd, FERRYD_CTR_sessions, 1);
+		atomic_fetch_add(&fd->sess_gen, 1);
+		atomic_store(&fd->sess_state, FERRYD_SESS_UP);
+		ferryd_log(fd, "session %u up: %u partitions", atomic_load(&fd->sess_gen),
+			   atomic_load(&fd->n_parts));
+		while (!sig_stop) {
+			rc = session_poll(fd, kc, fd->busy_poll ? 0 : 1, err, sizeof(err));
+			if (rc == 0 && fd->role == FERRYD_TARGET)
+				rc = ferryd_ctl_target_drain(&C, kc, err, sizeof(err));
+			if (rc != 0)
+				break;
+			if (sig_hup) {
+				sig_hup = 0;
+				reload_rules(fd);
+			}
+			ferryd_ctl_periodic(&C, now_ms());
+			stats_tick(fd, o->stats, &next_stats);
+		}
+		if (sig_stop) {
+			ferryd_log(fd, "stopping: draining in-flight batches");
+			if (fd->role == FERRYD_SOURCE)
+				drain_source(fd, kc);
+			else
+				drain_target(kc);
+			ferry_wan_keychan_close(kc, 0, "gateway stopping");
+			ferry_wan_keychan_free(kc);
+			session_stop(fd);
+			break;
+		}
+		ferryd_log(fd, "session lost: %s", err);
+		ferry_wan_keychan_free(kc);
+		session_stop(fd);
+		ferryd_count(fd, FERRYD_CTR_session_resets, 1);
+	}
+	if (fd->role == FERRYD_TARGET)
+		drain_target(NULL);
+	if (o->stats)
+		ferryd_stats_write(fd, o->stats);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts o = { 0 };
+	struct ferry_conf *conf = NULL;
+	struct ferryd *fd = &G;
+	char err[1024], note[160];
+	char **eargv;
+	int eargc, sep, rc, ret = 1;
+	const struct ferry_conf_flow *flows;
+	size_t nflows;
+
+	/* application arguments come after "--"; read them (and the config) before the EAL */
+	for (sep = 1; sep < argc && strcmp(argv[sep], "--") != 0; sep++)
+		;
+	if (sep >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	{
+		int ac = argc - sep;
+		char **av = argv + sep;
+		av[0] = argv[0];
+		if (parse_app(ac, av, &o) != 0)
+			return 2;
+		av[0] = (char *)"--";
+	}
+	rc = ferry_conf_load_file(o.config, 0, &conf, err, sizeof(err));
+	if (conf) {
+		size_t nd;
+		const struct ferry_conf_diag *d = ferry_conf_diags(conf, &nd);
+		for (size_t i = 0; i < nd; i++)
+			fprintf(stderr, "%s:%u: %s: %s%s%s\n", o.config, d[i].line,
+				d[i].sev == FERRY_CONF_ERROR ? "error" : "warning",
+				d[i].key ? d[i].key : "", d[i].key ? ": " : "", d[i].msg);
+	}
+	if (rc != 0 || conf == NULL || ferry_conf_n_errors(conf) > 0) {
+		fprintf(stderr, "%s: %s: %s\n", PROG, o.config, rc ? err : "configuration errors above");
+		ferry_conf_free(conf);
+		return 2;
+	}
+	memset(fd, 0, sizeof(*fd));
+	fd->conf = conf;
+	if (o.role == NULL)
+		o.role = ferry_conf_str(conf, -1, "ferry.role");
+	if (o.role == NULL || (strcmp(o.role, "source") != 0 && strcmp(o.role, "target") != 0)) {
+		fprintf(stderr, "%s: --role source|target (or ferry.role) is required\n", PROG);
+		goto out_conf;
+	}
+	fd->role = strcmp(o.role, "source") == 0 ? FERRYD_SOURCE : FERRYD_TARGET;
+	flows = ferry_conf_flows(conf, &nflows);
+	fd->flow = -1;
+	for (size_t i = 0; i < nflows; i++) {
+		char name[512];
+		snprintf(name, sizeof(name), "%s->%s", flows[i].source, flows[i].target);
+		if (o.flow ? strcmp(o.flow, name) == 0 : flows[i].enabled) {
+			fd->flow = (int)i;
+			break;
+		}
+	}
+	if (fd->flow < 0) {
+		fprintf(stderr, "%s: %s: %s\n", PROG, o.config,
+			o.flow ? "--flow names no pair of the configured clusters"
+			       : "no enabled flow (set SRC->DST.enabled = true)");
+		ret = 2;
+		goto out_conf;
+	}
+	fd->source = flows[fd->flow].source;
+	fd->target = flows[fd->flow].target;
+	fd->exactly_once = ferry_conf_bool(conf, fd->flow, "ferry.exactly.once");
+	fd->busy_poll = strcmp(ferry_conf_str(conf, -1, "ferry.poll.mode"), "busy") == 0;
+	uint32_t local_ip = 0, peer_ip = 0;
+	if (parse_ip(ferry_conf_str(conf, -1, "ferry.wan.local.ip"), &local_ip) != 0 ||
+	    parse_ip(ferry_conf_str(conf, -1, "ferry.wan.peer.ip"), &peer_ip) != 0) {
+		fprintf(stderr, "%s: %s: ferry.wan.local.ip and ferry.wan.peer.ip are required\n",
+			PROG, o.config);
+		ret = 2;
+		goto out_conf;
+	}
+	if (ferry_conf_str(conf, -1, "ferry.wan.tls.ca") == NULL ||
+	    ferry_conf_str(conf, -1, "ferry.wan.tls.cert") == NULL ||
+	    ferry_conf_str(conf, -1, "ferry.wan.tls.key") == NULL) {
+		fprintf(stderr, "%s: %s: ferry.wan.tls.ca, ferry.wan.tls.cert and ferry.wan.tls.key "
+				"are required (the WAN key channel is TLS 1.3 with certificates)\n",
+			PROG, o.config);
+		ret = 2;
+		goto out_conf;
+	}
+
+	if (eal_args(conf, o.role, sep, argv, &eargv, &eargc, note, sizeof(note)) != 0)
+		goto out_conf;
+	rc = rte_eal_init(eargc, eargv);
+	if (rc < 0) {
+		fprintf(stderr, "%s: EAL initialisation failed: %s\n", PROG, rte_strerror(rte_errno));
+		ret = 2;
+		goto out_conf;
+	}
+	ferryd_log(fd, "%s->%s, DPDK %s, %s", fd->source, fd->target, rte_version(), note);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	if (o.pidfile) {
+		FILE *pf = fopen(o.pidfile, "w");
+		if (pf) {
+			fprintf(pf, "%d\n", (int)getpid());
+			fclose(pf);
+		}
+	}
+
+	/* lcores: main = control, next = io, then one worker per queue */
+	fd->nqueues = (uint16_t)ferry_conf_int(conf, -1, "ferry.wan.queues");
+	fd->nlanes = FERRYD_LANES;
+	if (rte_lcore_count() < 2u + fd->nqueues) {
+		ferryd_log(fd, "%u lcores: ferryd needs a control, an io and %u worker lcore(s)",
+			   rte_lcore_count(), fd->nqueues);
+		ret = 2;
+		goto out_eal;
+	}
+	unsigned io_lcore = rte_get_next_lcore(-1, 1, 0);
+	unsigned lc = io_lcore;
+	for (uint16_t q = 0; q < fd->nqueues; q++)
+		worker_lcores[q] = lc = rte_get_next_lcore(lc, 1, 0);
+	if (rte_eth_dev_count_avail() < 1) {
+		ferryd_log(fd, "no WAN port: ferry.wan.ports names no device DPDK could probe");
+		ret = 2;
+		goto out_eal;
+	}
+	port_id = 0;
+	mp = rte_pktmbuf_pool_create("ferryd", 16383, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+				     rte_socket_id());
+	if (mp == NULL) {
+		ferryd_log(fd, "packet pool: %s (raise -m or configure hugepages)",
+			   rte_strerror(rte_errno));
+		goto out_eal;
+	}
+	if (port_setup(port_id, fd->nqueues, err, sizeof(err)) != 0) {
+		ferryd_log(fd, "%s", err);
+		goto out_pool;
+	}
+
+	/* WAN worker template */
+	ferry_wan_dp_conf_default(&dpc);
+	dpc.port_id = port_id;
+	dpc.nqueues = fd->nqueues;
+	dpc.nlanes = fd->nlanes;
+	dpc.mp = mp;
+	dpc.socket_id = (int)rte_socket_id();
+	{
+		struct rte_ether_addr mac;
+		rte_eth_macaddr_get(port_id, &mac);
+		memcpy(dpc.link.local.mac, mac.addr_bytes, 6);
+		memset(dpc.link.peer.mac, 0xff, 6); /* no ARP on the WAN port: broadcast next hop */
+	}
+	dpc.link.local.ip = local_ip;
+	dpc.link.peer.ip = peer_ip;
+	dpc.link.local.port = dpc.link.peer.port =
+	    (uint16_t)ferry_conf_int(conf, -1, "ferry.wan.udp.port");
+	dpc.link.mtu = (uint16_t)ferry_conf_int(conf, -1, "ferry.wan.mtu");
+	dpc.key.replay_window = 1u << 16;
+	if (ferry_conf_int(conf, -1, "ferry.wan.rate.mbps") > 0)
+		dpc.lane_tx.rate.ceiling_bps =
+		    (uint64_t)ferry_conf_int(conf, -1, "ferry.wan.rate.mbps") * 1000000;
+	/* else the lane default (1 Gbit/s): the rate model finds the bottleneck below it */
+	dpc.lane_tx.peer_buf = 16u << 20;
+	dpc.lane_tx.max_batches = 64;
+	dpc.lane_rx.buf_bytes = 16u << 20;
+	dpc.ring_size = 1024;
+	dpc.busy_poll = fd->busy_poll;
+
+	/* slots, rings */
+	fd->slot_cap = (uint32_t)ferry_conf_int(conf, fd->flow, "ferry.fetch.partition.max.bytes") +
+		       (1u << 16) + (uint32_t)ferryd_desc_size(FERRYD_TOPIC_MAX, FERRYD_DESC_DROPS_MAX);
+	fd->n_slots = 128;
+	fd->slots = calloc(fd->n_slots, sizeof(*fd->slots));
+	fd->parts = calloc(FERRYD_MAX_PARTS, sizeof(*fd->parts));
+	fd->slot_free = rte_ring_create_elem("ferryd_free", sizeof(uint32_t), 256, rte_socket_id(), 0);
+	fd->slot_done = rte_ring_create_elem("ferryd_done", sizeof(uint32_t), 256, rte_socket_id(), 0);
+	fd->leader_upd = rte_ring_create("ferryd_leaders", 4096, rte_socket_id(), 0);
+	if (fd->slots == NULL || fd->parts == NULL || fd->slot_free == NULL ||
+	    fd->slot_done == NULL || fd->leader_upd == NULL) {
+		ferryd_log(fd, "out of memory (slots, rings)");
+		goto out_port;
+	}
+	for (uint32_t i = 0; i < fd->n_slots; i++) {
+		fd->slots[i].cap = fd->slot_cap;
+		fd->slots[i].buf = malloc(fd->slot_cap);
+		if (fd->slots[i].buf == NULL) {
+			ferryd_log(fd, "out of memory (%u slots of %u bytes)", fd->n_slots,
+				   fd->slot_cap);
+			goto out_slots;
+		}
+		rte_ring_enqueue_elem(fd->slot_free, &i, sizeof(i));
+	}
+	size_t qsz = rte_rcu_qsbr_get_memsize(1);
+	ferryd_qsbr = rte_zmalloc("ferryd_qsbr", qsz, RTE_CACHE_LINE_SIZE);
+	if (ferryd_qsbr == NULL || rte_rcu_qsbr_init(ferryd_qsbr, 1) != 0) {
+		ferryd_log(fd, "RCU: out of memory");
+		goto out_slots;
+	}
+
+	/* control plane, policy */
+	if (ferryd_ctl_init(&C, fd, err, sizeof(err)) != 0) {
+		ferryd_log(fd, "%s", err);
+		ret = 2;
+		goto out_ctl;
+	}
+	if (fd->role == FERRYD_SOURCE && C.rules_file) {
+		struct ferry_policy_rt *old = NULL;
+		fd->policy = ferry_policy_pub_new();
+		if (fd->policy == NULL ||
+		    ferry_policy_reload(fd->policy, C.rules_file, &old, err, sizeof(err)) != 0) {
+			ferryd_log(fd, "rules %s: %s", C.rules_file, err);
+			ret = 2;
+			goto out_ctl;
+		}
+		ferryd_log(fd, "rules loaded from %s", C.rules_file);
+	}
+
+	/* io lcore */
+	ferry_uring_conf_defaults(&fd->urc);
+	fd->urc.client_id = "ferryd";
+	fd->urc.isolation_level =
+	    strcmp(ferry_conf_str(conf, fd->flow, "ferry.fetch.isolation.level"), "read_committed") == 0;
+	fd->urc.partition_max_bytes =
+	    (int32_t)ferry_conf_int(conf, fd->flow, "ferry.fetch.partition.max.bytes");
+	fd->urc.produce_max_inflight =
+	    (unsigned)ferry_conf_int(conf, fd->flow, "ferry.producer.max.in.flight");
+	fd->urc.max_parts = FERRYD_MAX_PARTS;
+	rte_eal_remote_launch(ferryd_io_main, fd, io_lcore);
+	while (!atomic_load(&fd->io_running) && !atomic_load(&fd->io_failed))
+		usleep(1000);
+	if (atomic_load(&fd->io_failed)) {
+		ferryd_log(fd, "io lcore: %s", fd->io_err);
+		rte_eal_wait_lcore(io_lcore);
+		goto out_policy;
+	}
+
+	ret = run(fd, &o, local_ip, peer_ip);
+
+	atomic_store(&fd->io_stop, true);
+	rte_eal_wait_lcore(io_lcore);
+	ferryd_log(fd, "stopped");
+out_policy:
+	if (fd->policy) {
+		struct ferry_policy_rt *rt = (struct ferry_policy_rt *)ferry_policy_current(fd->policy);
+		ferry_policy_rt_free(rt);
+		ferry_policy_pub_free(fd->policy);
+	}
+out_ctl:
+	ferryd_ctl_fini(&C);
+	rte_free(ferryd_qsbr);
+out_slots:
+	for (uint32_t i = 0; fd->slots && i < fd->n_slots; i++)
+		free(fd->slots[i].buf);
+	free(fd->slots);
+	for (uint32_t i = 0; fd->parts && i < atomic_load(&fd->n_parts); i++) {
+		free(fd->parts[i].pend);
+		free(fd->parts[i].order);
+	}
+	free(fd->parts);
+	rte_ring_free(fd->slot_free);
+	rte_ring_free(fd->slot_done);
+	rte_ring_free(fd->leader_upd);
+out_port:
+	rte_eth_dev_stop(port_id);
+	rte_eth_dev_close(port_id);
+out_pool:
+	rte_mempool_free(mp);
+out_eal:
+	rte_eal_cleanup();
+out_conf:
+	ferry_conf_free(conf);
+	return ret;
+}

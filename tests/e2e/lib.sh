@@ -1,0 +1,145 @@
+#!/bin/sh
+# lib.sh - pieces of a two-region ferry run on one host, shared by the embedded demo
+# (scripts/demo.sh) and the e2e tests: two librdkafka mock clusters (london, singapore),
+# ferry-wanem between two ferryd gateways (memif, --no-huge), certificates, configs.
+#
+# Source it with BUILD (meson build dir) and T (a private temp dir) set. Every process it
+# starts is recorded in $T/pids and killed by e2e_cleanup.
+
+e2e_log() { printf '%s\n' "$*" >&2; }
+e2e_die() { e2e_log "FAIL: $*"; exit 1; }
+
+e2e_bin() {
+	FERRYCTL=$BUILD/control/ferryctl
+	FERRYD=$BUILD/dataplane/ferryd/ferryd
+	WANEM=$BUILD/benchmarks/wanem/ferry-wanem
+	LOADGEN=$BUILD/benchmarks/loadgen/ferry-loadgen
+	for b in "$FERRYCTL" "$FERRYD" "$WANEM" "$LOADGEN"; do
+		[ -x "$b" ] || e2e_die "missing $b (build first)"
+	done
+}
+
+e2e_cleanup() {
+	[ -f "$T/pids" ] || return 0
+	while read -r pid; do kill -TERM "$pid" 2>/dev/null; done <"$T/pids"
+	sleep 1
+	while read -r pid; do kill -KILL "$pid" 2>/dev/null; done <"$T/pids"
+	rm -f "$T/pids"
+}
+
+# e2e_certs: a throwaway CA and one certificate per gateway (DNS SAN = the cluster alias the
+# peer expects: the source gateway is "london", the target "singapore").
+e2e_certs() {
+	(
+		cd "$T" || exit 1
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key \
+			-out ca.crt -days 1 -subj "/CN=ferry demo CA" || exit 1
+		for n in london singapore; do
+			openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout $n.key \
+				-out $n.csr -subj "/CN=$n" || exit 1
+			printf 'subjectAltName=DNS:%s\nextendedKeyUsage=serverAuth,clientAuth\n' $n >$n.ext
+			openssl x509 -req -in $n.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+				-out $n.crt -days 1 -extfile $n.ext || exit 1
+		done
+	) >"$T/openssl.log" 2>&1 || { cat "$T/openssl.log"; e2e_die "certificate generation"; }
+}
+
+# e2e_mock NAME TOPIC:PARTS... : start a mock cluster; sets NAME_BS to its bootstrap list.
+e2e_mock() {
+	name=$1; shift
+	args=""
+	for t in "$@"; do args="$args --topic $t"; done
+	mkfifo "$T/$name.ctl"
+	# shellcheck disable=SC2086
+	"$FERRYCTL" mock --brokers 3 --control "$T/$name.ctl" $args >"$T/$name.bs" 2>"$T/$name.log" &
+	echo $! >>"$T/pids"
+	eval "${name}_PID=$!"
+	i=0
+	while [ ! -s "$T/$name.bs" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	[ -s "$T/$name.bs" ] || e2e_die "mock cluster $name did not start"
+	eval "${name}_BS=$(head -n1 "$T/$name.bs")"
+	# keep the control fifo open for writing so the mock never sees EOF
+	sleep 100000 >"$T/$name.ctl" &
+	echo $! >>"$T/pids"
+}
+
+# e2e_mock_cmd NAME "COMMAND": broker down/up, leader changes (see ferryctl mock --control).
+e2e_mock_cmd() { printf '%s\n' "$2" >"$T/$1.ctl"; }
+
+# e2e_wanem "IMPAIRMENTS": the WAN emulator with two memif servers (a = london side).
+e2e_wanem() {
+	"$WANEM" --no-huge -m 512 --no-pci --file-prefix "wanem$$" --lcores "(0-1)@(0-1)" \
+		--vdev "net_memif0,role=server,socket=$T/wan-a.sock,socket-abstract=no" \
+		--vdev "net_memif1,role=server,socket=$T/wan-b.sock,socket-abstract=no" \
+		-- --idle-sleep-us 50 --stats-interval 0 --json "$T/wanem.json" $1 \
+		>"$T/wanem.log" 2>&1 &
+	WANEM_PID=$!
+	echo $WANEM_PID >>"$T/pids"
+	i=0
+	until grep -q 'A = port' "$T/wanem.log" 2>/dev/null || [ $i -ge 100 ]; do
+		sleep 0.1; i=$((i + 1)); done
+	grep -q 'A = port' "$T/wanem.log" || { cat "$T/wanem.log"; e2e_die "ferry-wanem did not start"; }
+}
+
+# e2e_config ROLE RULES [EXTRA LINES]: write $T/ROLE.properties.
+e2e_config() {
+	role=$1 rules=$2
+	if [ "$role" = source ]; then me=london sock=wan-a lip=10.77.0.1 pip=10.77.0.2
+	else me=singapore sock=wan-b lip=10.77.0.2 pip=10.77.0.1; fi
+	cat >"$T/$role.properties" <<CONF
+clusters = london, singapore
+london.bootstrap.servers = $london_BS
+singapore.bootstrap.servers = $singapore_BS
+london->singapore.enabled = true
+london->singapore.topics = .*
+replication.policy.separator = .
+emit.heartbeats.interval.seconds = 1
+emit.checkpoints.interval.seconds = 5
+ferry.role = $role
+ferry.poll.mode = idle
+ferry.lcore.control = 0
+ferry.lcores.io = 1
+ferry.lcores.worker = 2
+ferry.wan.ports = net_memif0,role=client,socket=$T/$sock.sock,socket-abstract=no
+ferry.wan.local.ip = $lip
+ferry.wan.peer.ip = $pip
+ferry.wan.control.port = ${E2E_KC_PORT:-19441}
+ferry.wan.control.bind = 127.0.0.1
+ferry.wan.control.peer = 127.0.0.1
+ferry.wan.tls.ca = $T/ca.crt
+ferry.wan.tls.cert = $T/$me.crt
+ferry.wan.tls.key = $T/$me.key
+CONF
+	[ -n "$rules" ] && echo "ferry.rules.file = $rules" >>"$T/$role.properties"
+	shift 2
+	for l in "$@"; do echo "$l" >>"$T/$role.properties"; done
+}
+
+# e2e_gateway ROLE: start ferryd; sets ROLE_PID.
+e2e_gateway() {
+	role=$1
+	"$FERRYD" --no-huge -m 1024 --file-prefix "fd-$role-$$" --lcores "(0-2)@(0-1)" -- \
+		--config "$T/$role.properties" --role "$role" --stats "$T/$role.json" \
+		>>"$T/$role.log" 2>&1 &
+	eval "${role}_PID=$!"
+	echo $! >>"$T/pids"
+}
+
+# e2e_wait_stat ROLE EXPR TIMEOUT: wait until the python expression over the stats dict s
+# holds. 0 when it did, 1 on timeout.
+e2e_wait_stat() {
+	python3 - "$T/$1.json" "$2" "$3" <<'PY'
+import json, sys, time
+path, expr, timeout = sys.argv[1], sys.argv[2], float(sys.argv[3])
+end = time.time() + timeout
+while time.time() < end:
+    try:
+        s = json.load(open(path))
+        if eval(expr, {}, {"s": s}):
+            sys.exit(0)
+    except (OSError, ValueError, KeyError):
+        pass
+    time.sleep(0.2)
+sys.exit(1)
+PY
+}
