@@ -55,6 +55,12 @@ usage(FILE *f)
 		"              (refused while G is active there)\n"
 		"  failback    --config F --group G --from A --to B   move G back from B to A\n"
 		"\n"
+		"  verify      --source H:P --target H:P --source-alias A [--rules FILE] [--topic T]...\n"
+		"              [--policy default|identity] [--separator S] [--key FILE]\n"
+		"              [--at-least-once] [--ignore-timestamps] [--timeout MS] [--json]\n"
+		"              every permitted source record on the target once, in order, with its\n"
+		"              policy applied; nothing denied crossed (exit 1 when not)\n"
+		"\n"
 		"Exit status: 0 success, 1 failure, 2 usage error.\n");
 }
 
@@ -547,6 +553,7 @@ main(int argc, char **argv)
 		{ "translate", ferryctl_translate },
 		{ "failover", ferryctl_failover },
 		{ "failback", ferryctl_failback },
+		{ "verify", ferryctl_verify },
 	};
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(argv[1], cmds[i].name) == 0)

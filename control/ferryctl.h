@@ -20,5 +20,7 @@ int ferryctl_status(int argc, char **argv);
 int ferryctl_translate(int argc, char **argv);
 int ferryctl_failover(int argc, char **argv);
 int ferryctl_failback(int argc, char **argv);
+/* verify.c */
+int ferryctl_verify(int argc, char **argv);
 
 #endif
