@@ -35,6 +35,7 @@ usage(FILE *f)
 		"  fetch         --broker H:P --topic T [--partition N] [--offset O] [--count N]\n"
 		"                [--isolation committed|uncommitted]   fetch and print records\n"
 		"  produce       --broker H:P --topic T [--partition N] [--codec C] [--acks A]\n"
+		"                [--corrupt-crc]  (test aid: a batch with a wrong CRC32C)\n"
 		"                produce stdin lines (key<TAB>value, or value) as one batch\n"
 		"  decode        FILE                         decode a file of raw record batches\n"
 		"  mock          [--brokers N] [--topic T[:PARTS]]... [--control FIFO]  run a librdkafka mock\n"
@@ -293,14 +294,17 @@ ferryctl_produce(int argc, char **argv)
 	int32_t partition = 0;
 	int codec = FERRY_CODEC_NONE;
 	int16_t acks = -1;
+	bool corrupt = false;
 	static const struct option opts[] = {
 		{ "broker", required_argument, NULL, 'b' },    { "topic", required_argument, NULL, 't' },
 		{ "partition", required_argument, NULL, 'p' }, { "codec", required_argument, NULL, 'z' },
-		{ "acks", required_argument, NULL, 'a' },      { NULL, 0, NULL, 0 },
+		{ "acks", required_argument, NULL, 'a' },      { "corrupt-crc", no_argument, NULL, 'C' },
+		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 	while ((c = getopt_long(argc, argv, "b:t:p:z:a:", opts, NULL)) != -1) {
 		switch (c) {
+		case 'C': corrupt = true; break;
 		case 'b': broker = optarg; break;
 		case 't': topic = optarg; break;
 		case 'p': partition = (int32_t)strtol(optarg, NULL, 10); break;
@@ -375,6 +379,10 @@ ferryctl_produce(int argc, char **argv)
 		fprintf(stderr, "produce: building the batch: %s\n", ferry_err_desc(rc));
 		goto out_free;
 	}
+	/* test aid: a batch whose CRC32C no longer matches (one bit of the last record flipped
+	 * after the CRC was computed), as a faulty disk or client would leave it */
+	if (corrupt && w.len > 61)
+		batch[w.len - 1] ^= 0x01;
 	struct ferry_kclient kc;
 	char err[256];
 	if (ferry_kclient_connect(&kc, broker, "ferryctl", 10000, err, sizeof(err)) < 0) {

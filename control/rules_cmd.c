@@ -17,6 +17,7 @@
  * Main thread only; owns every buffer it allocates and frees it before returning.
  */
 #include <errno.h>
+#include <signal.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -43,6 +44,7 @@ rules_usage(FILE *f)
 	    f,
 	    "usage: ferryctl rules check FILE | --pack NAME\n"
 	    "       ferryctl rules test FILE | --pack NAME  (--records FILE | --batch FILE)\n"
+	    "       ferryctl rules reload --pidfile F [--check FILE]\n"
 	    "                           [--topic T] [--partition P] [--codec C] [--out FILE] "
 	    "[--json]\n"
 	    "\n"
@@ -1329,6 +1331,46 @@ out_free_rules:
 	return t.status;
 }
 
+/* `ferryctl rules reload`: check the file first (so the operator sees the errors here), then
+ * SIGHUP the running ferryd, which recompiles and swaps the rules without a pause (RCU) or
+ * keeps the old ones and logs why. */
+static int
+rules_reload(int argc, char **argv)
+{
+	const char *pidfile = NULL, *check = NULL;
+	for (int i = 1; i + 1 < argc; i += 2) {
+		if (strcmp(argv[i], "--pidfile") == 0)
+			pidfile = argv[i + 1];
+		else if (strcmp(argv[i], "--check") == 0)
+			check = argv[i + 1];
+	}
+	if (pidfile == NULL || argc % 2 == 0) {
+		rules_usage(stderr);
+		return 2;
+	}
+	if (check && rules_check(check, NULL) != 0) {
+		fprintf(stderr, "rules reload: %s has errors: not reloading\n", check);
+		return 1;
+	}
+	FILE *f = fopen(pidfile, "r");
+	long pid = 0;
+	if (f == NULL || fscanf(f, "%ld", &pid) != 1 || pid <= 1) {
+		fprintf(stderr, "rules reload: %s: no ferryd pid in it%s%s\n", pidfile, f ? "" : ": ",
+			f ? "" : strerror(errno));
+		if (f)
+			fclose(f);
+		return 1;
+	}
+	fclose(f);
+	if (kill((pid_t)pid, SIGHUP) != 0) {
+		fprintf(stderr, "rules reload: ferryd pid %ld: %s\n", pid, strerror(errno));
+		return 1;
+	}
+	printf("rules reload: asked ferryd (pid %ld); its log says whether the new rules are in "
+	       "force\n", pid);
+	return 0;
+}
+
 int
 ferryctl_rules(int argc, char **argv)
 {
@@ -1338,6 +1380,8 @@ ferryctl_rules(int argc, char **argv)
 	}
 	if (argc >= 2 && strcmp(argv[1], "test") == 0)
 		return rules_test(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "reload") == 0)
+		return rules_reload(argc - 1, argv + 1);
 	if (argc < 3 || strcmp(argv[1], "check") != 0) {
 		rules_usage(stderr);
 		return 2;

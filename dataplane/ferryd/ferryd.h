@@ -15,6 +15,7 @@
 #ifndef FERRY_FERRYD_H
 #define FERRY_FERRYD_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -163,6 +164,7 @@ struct ferryd {
 	_Atomic uint32_t sess_gen;
 	_Atomic bool io_parked;
 	struct ferry_wan_dp *dps[FERRYD_MAX_QUEUES];
+	pthread_mutex_t sess_lock; /* dps[] and wan_prev against the metrics reader */
 	uint16_t nqueues;
 	uint8_t nlanes;
 

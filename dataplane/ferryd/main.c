@@ -50,6 +50,8 @@
 #include "ctl.h"
 #include "ferry/common.h"
 #include "ferry/conf.h"
+#include "ferry/metrics.h"
+#include "ferry/metrics_dpdk.h"
 #include "ferry/wan.h"
 #include "ferry/wan_keychan.h"
 #include "ferryd.h"
@@ -288,6 +290,7 @@ session_stop(struct ferryd *fd)
 	atomic_store(&workers_stop, true);
 	for (uint16_t q = 0; q < fd->nqueues; q++)
 		rte_eal_wait_lcore(worker_lcores[q]);
+	pthread_mutex_lock(&fd->sess_lock);
 	for (uint16_t q = 0; q < fd->nqueues; q++) {
 		struct ferry_wan_dp_stats st;
 		ferry_wan_dp_stats_read(fd->dps[q], &st);
@@ -295,14 +298,18 @@ session_stop(struct ferryd *fd)
 		ferry_wan_dp_free(fd->dps[q]);
 		fd->dps[q] = NULL;
 	}
+	pthread_mutex_unlock(&fd->sess_lock);
 	atomic_store(&fd->sess_state, FERRYD_SESS_DOWN);
 }
 
 static int
 session_workers(struct ferryd *fd, char *err, size_t errlen)
 {
+	int rc = 0;
+
 	atomic_store(&workers_stop, false);
-	for (uint16_t q = 0; q < fd->nqueues; q++) {
+	pthread_mutex_lock(&fd->sess_lock);
+	for (uint16_t q = 0; q < fd->nqueues && rc == 0; q++) {
 		dpc.queue_id = q;
 		fd->dps[q] = ferry_wan_dp_create(&dpc, err, errlen);
 		if (fd->dps[q] == NULL) {
@@ -310,9 +317,12 @@ session_workers(struct ferryd *fd, char *err, size_t errlen)
 				ferry_wan_dp_free(fd->dps[q]);
 				fd->dps[q] = NULL;
 			}
-			return -ENOMEM;
+			rc = -ENOMEM;
 		}
 	}
+	pthread_mutex_unlock(&fd->sess_lock);
+	if (rc != 0)
+		return rc;
 	for (uint16_t q = 0; q < fd->nqueues; q++)
 		rte_eal_remote_launch(worker_main, fd->dps[q], worker_lcores[q]);
 	return 0;
@@ -604,6 +614,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	memset(fd, 0, sizeof(*fd));
+	pthread_mutex_init(&fd->sess_lock, NULL);
 	fd->conf = conf;
 	if (o.role == NULL)
 		o.role = ferry_conf_str(conf, -1, "ferry.role");
@@ -651,13 +662,31 @@ main(int argc, char **argv)
 		goto out_conf;
 	}
 
+	/* control plane, policy */
+	if (ferryd_ctl_init(&C, fd, err, sizeof(err)) != 0) {
+		ferryd_log(fd, "%s", err);
+		ret = 2;
+		goto out_early;
+	}
+	if (fd->role == FERRYD_SOURCE && C.rules_file) {
+		struct ferry_policy_rt *old = NULL;
+		fd->policy = ferry_policy_pub_new();
+		if (fd->policy == NULL ||
+		    ferry_policy_reload(fd->policy, C.rules_file, &old, err, sizeof(err)) != 0) {
+			ferryd_log(fd, "rules %s: %s", C.rules_file, err);
+			ret = 2;
+			goto out_early;
+		}
+		ferryd_log(fd, "rules loaded from %s", C.rules_file);
+	}
+
 	if (eal_args(conf, o.role, sep, argv, &eargv, &eargc, note, sizeof(note)) != 0)
-		goto out_conf;
+		goto out_early;
 	rc = rte_eal_init(eargc, eargv);
 	if (rc < 0) {
 		fprintf(stderr, "%s: EAL initialisation failed: %s\n", PROG, rte_strerror(rte_errno));
 		ret = 2;
-		goto out_conf;
+		goto out_early;
 	}
 	ferryd_log(fd, "%s->%s, DPDK %s, %s", fd->source, fd->target, rte_version(), note);
 	signal(SIGINT, on_signal);
@@ -763,23 +792,23 @@ main(int argc, char **argv)
 		goto out_slots;
 	}
 
-	/* control plane, policy */
-	if (ferryd_ctl_init(&C, fd, err, sizeof(err)) != 0) {
-		ferryd_log(fd, "%s", err);
-		ret = 2;
-		goto out_ctl;
+	/* metrics: Prometheus /metrics and DPDK telemetry /ferry/metrics, one registry */
+	struct ferry_metrics *metrics = ferry_metrics_new();
+	if (metrics == NULL || ferry_metrics_add_source(metrics, ferryd_metrics_source, fd) != 0) {
+		ferryd_log(fd, "metrics: out of memory");
+		goto out_metrics;
 	}
-	if (fd->role == FERRYD_SOURCE && C.rules_file) {
-		struct ferry_policy_rt *old = NULL;
-		fd->policy = ferry_policy_pub_new();
-		if (fd->policy == NULL ||
-		    ferry_policy_reload(fd->policy, C.rules_file, &old, err, sizeof(err)) != 0) {
-			ferryd_log(fd, "rules %s: %s", C.rules_file, err);
+	int mport = (int)ferry_conf_int(conf, -1, "ferry.metrics.port");
+	if (mport > 0) {
+		if (ferry_metrics_http_start(metrics, NULL, (uint16_t)mport, err, sizeof(err)) != 0) {
+			ferryd_log(fd, "%s (ferry.metrics.port; 0 turns the endpoint off)", err);
 			ret = 2;
-			goto out_ctl;
+			goto out_metrics;
 		}
-		ferryd_log(fd, "rules loaded from %s", C.rules_file);
+		ferryd_log(fd, "metrics on http://0.0.0.0:%d/metrics", mport);
 	}
+	if (ferry_metrics_telemetry_register(metrics) != 0)
+		ferryd_log(fd, "DPDK telemetry: /ferry/metrics not registered");
 
 	/* io lcore */
 	ferry_uring_conf_defaults(&fd->urc);
@@ -797,7 +826,7 @@ main(int argc, char **argv)
 	if (atomic_load(&fd->io_failed)) {
 		ferryd_log(fd, "io lcore: %s", fd->io_err);
 		rte_eal_wait_lcore(io_lcore);
-		goto out_policy;
+		goto out_metrics;
 	}
 
 	ret = run(fd, &o, local_ip, peer_ip);
@@ -805,14 +834,10 @@ main(int argc, char **argv)
 	atomic_store(&fd->io_stop, true);
 	rte_eal_wait_lcore(io_lcore);
 	ferryd_log(fd, "stopped");
-out_policy:
-	if (fd->policy) {
-		struct ferry_policy_rt *rt = (struct ferry_policy_rt *)ferry_policy_current(fd->policy);
-		ferry_policy_rt_free(rt);
-		ferry_policy_pub_free(fd->policy);
-	}
-out_ctl:
-	ferryd_ctl_fini(&C);
+out_metrics:
+	ferry_metrics_http_stop(metrics);
+	ferry_metrics_telemetry_unregister(metrics);
+	ferry_metrics_free(metrics);
 	rte_free(ferryd_qsbr);
 out_slots:
 	for (uint32_t i = 0; fd->slots && i < fd->n_slots; i++)
@@ -833,6 +858,13 @@ out_pool:
 	rte_mempool_free(mp);
 out_eal:
 	rte_eal_cleanup();
+out_early:
+	if (fd->policy) {
+		struct ferry_policy_rt *rt = (struct ferry_policy_rt *)ferry_policy_current(fd->policy);
+		ferry_policy_rt_free(rt);
+		ferry_policy_pub_free(fd->policy);
+	}
+	ferryd_ctl_fini(&C);
 out_conf:
 	ferry_conf_free(conf);
 	return ret;

@@ -69,6 +69,8 @@ ferryd_desc_decode(const uint8_t *p, size_t len, struct ferryd_desc *d, char *er
 				  (uint16_t)magic, ver, FERRYD_DESC_MAGIC, FERRYD_DESC_VERSION);
 	if (kind != FERRYD_DESC_DATA && kind != FERRYD_DESC_SKIP)
 		return ferry_errf(-EBADMSG, err, errlen, "batch descriptor: unknown kind %d", kind);
+	if ((exact != 0 && exact != 1) || pad != 0)
+		return ferry_errf(-EBADMSG, err, errlen, "batch descriptor: flags %d/%d", exact, pad);
 	if (tl <= 0 || tl > FERRYD_TOPIC_MAX)
 		return ferry_errf(-EBADMSG, err, errlen, "batch descriptor: topic length %d", tl);
 	if (d->partition < 0 || d->src_first < 0 || d->src_last < d->src_first)

@@ -15,4 +15,8 @@ void ferryd_stats_json(struct ferryd *fd, FILE *f);
 /** Write it to path (via path.tmp + rename). 0 or -errno. */
 int ferryd_stats_write(struct ferryd *fd, const char *path);
 
+struct ferry_metrics_emit;
+/** Metrics source (ferry_metrics_add_source) for the Prometheus endpoint and telemetry. */
+void ferryd_metrics_source(void *arg, struct ferry_metrics_emit *e);
+
 #endif

@@ -55,7 +55,7 @@ e2e_mock() {
 	echo $! >>"$T/pids"
 	eval "${name}_PID=$!"
 	i=0
-	while [ ! -s "$T/$name.bs" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	while [ ! -s "$T/$name.bs" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
 	[ -s "$T/$name.bs" ] || e2e_die "mock cluster $name did not start"
 	eval "${name}_BS=$(head -n1 "$T/$name.bs")"
 	# keep the control fifo open for writing so the mock never sees EOF
@@ -84,8 +84,10 @@ e2e_wanem() {
 # e2e_config ROLE RULES [EXTRA LINES]: write $T/ROLE.properties.
 e2e_config() {
 	role=$1 rules=$2
-	if [ "$role" = source ]; then me=london sock=wan-a lip=10.77.0.1 pip=10.77.0.2
-	else me=singapore sock=wan-b lip=10.77.0.2 pip=10.77.0.1; fi
+	if [ "$role" = source ]; then me=london sock=wan-a lip=10.77.0.1 pip=10.77.0.2 mp=0
+	else me=singapore sock=wan-b lip=10.77.0.2 pip=10.77.0.1 mp=1; fi
+	# Prometheus endpoints: E2E_METRICS_BASE (source) and +1 (target); unset: off
+	if [ -n "${E2E_METRICS_BASE:-}" ]; then mp=$((E2E_METRICS_BASE + mp)); else mp=0; fi
 	cat >"$T/$role.properties" <<CONF
 clusters = london, singapore
 london.bootstrap.servers = $london_BS
@@ -97,6 +99,7 @@ emit.heartbeats.interval.seconds = 1
 emit.checkpoints.interval.seconds = 5
 ferry.role = $role
 ferry.poll.mode = idle
+ferry.metrics.port = $mp
 ferry.lcore.control = 0
 ferry.lcores.io = 1
 ferry.lcores.worker = 2
@@ -119,7 +122,7 @@ CONF
 e2e_gateway() {
 	role=$1
 	"$FERRYD" --no-huge -m 1024 --file-prefix "fd-$role-$$" --lcores "(0-2)@(0-1)" -- \
-		--config "$T/$role.properties" --role "$role" --stats "$T/$role.json" \
+		--config "$T/$role.properties" --role "$role" --stats "$T/$role.json" --pidfile "$T/$role.pid" \
 		>>"$T/$role.log" 2>&1 &
 	eval "${role}_PID=$!"
 	echo $! >>"$T/pids"
@@ -142,4 +145,57 @@ while time.time() < end:
     time.sleep(0.2)
 sys.exit(1)
 PY
+}
+
+# ---- additions for the embedded demo (tests/e2e/demo.sh); the functions above are unchanged.
+
+# e2e_track PID...: record processes started outside lib.sh so e2e_cleanup ends them too.
+e2e_track() { for p in "$@"; do echo "$p" >>"$T/pids"; done; }
+
+# e2e_dpdk_probe: can a DPDK process start here (EAL with --no-huge, two null ports)? 0 yes;
+# 1 no, with EAL's complaint in $T/dpdk-probe.log (callers then skip: exit 77).
+e2e_dpdk_probe() {
+	"$WANEM" --no-huge -m 512 --no-pci --file-prefix "probe$$" --lcores "(0-1)@(0-1)" \
+		--vdev net_null0 --vdev net_null1 -- --stats-interval 0 --duration 200ms \
+		>"$T/dpdk-probe.log" 2>&1 &
+	pid=$!
+	echo $pid >>"$T/pids"
+	i=0
+	while kill -0 $pid 2>/dev/null && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
+	kill -KILL $pid 2>/dev/null
+	wait $pid
+	rc=$?
+	e2e_dpdk_forget "probe$$"
+	return $((rc != 0))
+}
+
+# e2e_dpdk_forget PREFIX...: remove the DPDK runtime directories of these --file-prefixes
+# (/var/run/dpdk/PREFIX as root, else $XDG_RUNTIME_DIR/dpdk/PREFIX) once their process is gone.
+e2e_dpdk_forget() {
+	if [ "$(id -u)" = 0 ]; then d=/var/run/dpdk; else d=${XDG_RUNTIME_DIR:-/tmp}/dpdk; fi
+	for p in "$@"; do
+		case $p in '' | */* | .*) continue ;; esac
+		rm -rf "${d:?}/$p"
+	done
+}
+
+# e2e_wanem_json: ask ferry-wanem for its stats now (SIGUSR1) and wait until $T/wanem.json
+# is rewritten. 0 when it was, 1 after 5 s.
+e2e_wanem_json() {
+	rm -f "$T/wanem.json"
+	kill -USR1 "$WANEM_PID" 2>/dev/null || return 1
+	i=0
+	while [ ! -s "$T/wanem.json" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	[ -s "$T/wanem.json" ]
+}
+
+# e2e_leader NAME TOPIC PARTITION: host:port of the partition's leader (kcat metadata).
+e2e_leader() {
+	eval "bs=\${$1_BS}"
+	kcat -L -b "$bs" -t "$2" -J 2>/dev/null | python3 -c '
+import json, sys
+md = json.load(sys.stdin)
+part = int(sys.argv[1])
+leader = [p["leader"] for t in md["topics"] for p in t["partitions"] if p["partition"] == part][0]
+print([b["name"] for b in md["brokers"] if b["id"] == leader][0])' "$3"
 }
