@@ -98,6 +98,8 @@ ferry_uring_conf_defaults(struct ferry_uring_conf *c)
 	c->produce_max_inflight = FERRY_URING_MAX_INFLIGHT_PER_PART;
 	c->produce_queue = 64;
 	c->idempotent = true;
+	c->transactional_id = NULL;
+	c->transaction_timeout_ms = 60000;
 }
 
 /* ---- receive buffers ------------------------------------------------------------------------ */
@@ -172,6 +174,16 @@ ferry_uring_new(const struct ferry_uring_conf *conf, ferry_uring_event_cb cb, vo
 	}
 	if (c.client_id == NULL)
 		c.client_id = "ferry";
+	/* KIP-98: a transactional producer is idempotent; the id is a Kafka STRING */
+	if (c.transactional_id != NULL &&
+	    (!c.idempotent || c.transactional_id[0] == '\0' || strlen(c.transactional_id) > 32767 ||
+	     c.transaction_timeout_ms <= 0)) {
+		snprintf(err, errlen,
+			 "uring: transactional.id needs enable.idempotence, 1 to 32767 bytes and "
+			 "transaction.timeout.ms > 0");
+		errno = EINVAL;
+		return NULL;
+	}
 	if (c.rx_bufs == 0)
 		c.rx_bufs = 2 * c.max_brokers + 4 < 64 ? 2 * c.max_brokers + 4 : 64;
 	/* release tokens carry the buffer and the partition (FERRY_URING_REF_*) */
@@ -222,6 +234,10 @@ ferry_uring_new(const struct ferry_uring_conf *conf, ferry_uring_event_cb cb, vo
 	}
 	for (unsigned i = 0; i < c.max_parts; i++)
 		ur->parts[i].bidx = -1;
+	if (ferry_uring_txn_init(ur, err, errlen) < 0) {
+		errno = ENOMEM;
+		goto out_free_keep_errno;
+	}
 
 	/* SINGLE_ISSUER: only the owner submits; COOP_TASKRUN: completions are run when the
 	 * owner enters the kernel anyway, no IPI needed. Older kernels refuse the flags. */
@@ -324,6 +340,7 @@ ferry_uring_destroy(struct ferry_uring *ur)
 	free(ur->parts);
 	free(ur->arena_mem);
 	free(ur->bscratch);
+	ferry_uring_txn_free(ur);
 	free(ur);
 }
 
@@ -336,9 +353,9 @@ ferry_uring_broker_idx(const struct ferry_uring *ur, int32_t node_id)
 	return -1;
 }
 
-int
-ferry_uring_broker_set(struct ferry_uring *ur, int32_t node_id, const char *host, uint16_t port,
-		       char *err, size_t errlen)
+static int
+broker_set(struct ferry_uring *ur, int32_t node_id, const char *host, uint16_t port,
+	   bool numeric_only, char *err, size_t errlen)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
@@ -350,6 +367,10 @@ ferry_uring_broker_set(struct ferry_uring *ur, int32_t node_id, const char *host
 
 	snprintf(portstr, sizeof(portstr), "%u", port);
 	rc = getaddrinfo(host, portstr, &hints, &res);
+	if (rc == EAI_NONAME && numeric_only) {
+		snprintf(err, errlen, "broker %d: %s is not a numeric address", node_id, host);
+		return -EAGAIN;
+	}
 	if (rc == EAI_NONAME) {
 		hints.ai_flags = AI_NUMERICSERV;
 		rc = getaddrinfo(host, portstr, &hints, &res);
@@ -397,6 +418,20 @@ ferry_uring_broker_set(struct ferry_uring *ur, int32_t node_id, const char *host
 		if (ur->parts[i].kind != FERRY_UPART_FREE && ur->parts[i].leader == node_id)
 			ur->parts[i].bidx = idx;
 	return 0;
+}
+
+int
+ferry_uring_broker_set(struct ferry_uring *ur, int32_t node_id, const char *host, uint16_t port,
+		       char *err, size_t errlen)
+{
+	return broker_set(ur, node_id, host, port, false, err, errlen);
+}
+
+int
+ferry_uring_broker_set_numeric(struct ferry_uring *ur, int32_t node_id, const char *host,
+			       uint16_t port, char *err, size_t errlen)
+{
+	return broker_set(ur, node_id, host, port, true, err, errlen);
 }
 
 void
@@ -490,6 +525,9 @@ req_lost(struct ferry_uring *ur, struct ferry_ubroker *b, const struct ferry_ure
 {
 	if (rq->kind == FERRY_UREQ_INIT_PID)
 		b->pid_inflight = false;
+	if (ur->txn.on && (rq->kind == FERRY_UREQ_INIT_PID || rq->kind == FERRY_UREQ_FIND_COORD ||
+			   rq->kind == FERRY_UREQ_ADD_PARTS || rq->kind == FERRY_UREQ_END_TXN))
+		ferry_uring_txn_lost(ur, b, rq);
 	if (rq->kind == FERRY_UREQ_FETCH || rq->kind == FERRY_UREQ_LIST_OFFSETS)
 		ferry_uring_fetch_lost(ur, rq);
 	if (rq->kind == FERRY_UREQ_PRODUCE || rq->kind == FERRY_UREQ_LIST_OFFSETS ||
@@ -721,6 +759,9 @@ api_versions_answer(struct ferry_uring *ur, struct ferry_ubroker *b, const struc
 	 * needs nothing newer than v2's isolation level: stay at v3 or below. */
 	b->list_ver = pick(b, FERRY_KAFKA_LIST_OFFSETS, 3);
 	b->pid_ver = pick(b, FERRY_KAFKA_INIT_PRODUCER_ID, 0);
+	b->coord_ver = pick(b, FERRY_KAFKA_FIND_COORDINATOR, 0);
+	b->addp_ver = pick(b, FERRY_KAFKA_ADD_PARTITIONS_TO_TXN, 0);
+	b->endtxn_ver = pick(b, FERRY_KAFKA_END_TXN, 0);
 	b->state = FERRY_UCONN_UP;
 	b->backoff_ms = ur->conf.backoff_min_ms;
 	ev.u.broker.node_id = b->node_id;
@@ -824,7 +865,15 @@ conn_frames(struct ferry_uring *ur, struct ferry_ubroker *b)
 			rc = ferry_uring_produce_answer(ur, b, &rq, body, err, sizeof(err));
 			break;
 		case FERRY_UREQ_INIT_PID:
-			rc = pid_answer(ur, b, &rq, body, err, sizeof(err));
+			if (ur->txn.on)
+				rc = ferry_uring_txn_answer(ur, b, &rq, body, err, sizeof(err));
+			else
+				rc = pid_answer(ur, b, &rq, body, err, sizeof(err));
+			break;
+		case FERRY_UREQ_FIND_COORD:
+		case FERRY_UREQ_ADD_PARTS:
+		case FERRY_UREQ_END_TXN:
+			rc = ferry_uring_txn_answer(ur, b, &rq, body, err, sizeof(err));
 			break;
 		case FERRY_UREQ_LIST_OFFSETS:
 			rc = list_offsets_answer(ur, b, &rq, body, err, sizeof(err));

@@ -27,6 +27,13 @@
  *    restart at 0 (what the Java producer does for an idempotent producer);
  *  - anything else is fatal for the partition: the failing batch and every
  *    queued one are reported with the error and the partition stops.
+ *
+ * Transactional instances (txn.c owns the transaction state) differ in three
+ * places: batches carry the transactional bit and go out only once their
+ * partition is in the open transaction; the Produce request carries the
+ * TransactionalId; and the epoch cannot be bumped locally (the coordinator
+ * owns it), so fencing is fatal for the instance and the other producer-state
+ * errors make the transaction abortable (txn.c) instead of re-sequencing.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -42,6 +49,18 @@ ferry_uring_produce_encode(int16_t ver, int32_t corr, struct ferry_span client_i
 			   int32_t timeout_ms, const struct ferry_uprod_enc_part *parts, unsigned n,
 			   uint8_t *tx, size_t tx_cap, size_t *tx_used, struct iovec *iov,
 			   unsigned iov_cap, unsigned *n_iov)
+{
+	return ferry_uring_produce_encode_txn(ver, corr, client_id, ferry_span_make(NULL, 0), acks,
+					      timeout_ms, parts, n, tx, tx_cap, tx_used, iov,
+					      iov_cap, n_iov);
+}
+
+long
+ferry_uring_produce_encode_txn(int16_t ver, int32_t corr, struct ferry_span client_id,
+			       struct ferry_span transactional_id, int16_t acks, int32_t timeout_ms,
+			       const struct ferry_uprod_enc_part *parts, unsigned n, uint8_t *tx,
+			       size_t tx_cap, size_t *tx_used, struct iovec *iov, unsigned iov_cap,
+			       unsigned *n_iov)
 {
 	bool flex = ver >= FERRY_KAFKA_PRODUCE_VER_FLEX;
 	size_t seg = 0, total = 0;
@@ -62,7 +81,9 @@ ferry_uring_produce_encode(int16_t ver, int32_t corr, struct ferry_span client_i
 	ferry_wr_str(&w, false, client_id);
 	if (flex)
 		ferry_wr_no_tags(&w);
-	ferry_wr_str(&w, flex, ferry_span_make(NULL, 0)); /* TransactionalId null */
+	/* TransactionalId: null unless transactional (kafka-wire-facts §2.3: a batch with the
+	 * transactional bit needs it) */
+	ferry_wr_str(&w, flex, transactional_id);
 	ferry_wr_i16(&w, acks);
 	ferry_wr_i32(&w, timeout_ms);
 	ferry_wr_array(&w, flex, (int32_t)ntopics);
@@ -167,6 +188,19 @@ ferry_uring_produce(struct ferry_uring *ur, int part, uint8_t *batch, size_t len
 
 	if (p == NULL || batch == NULL)
 		return -EINVAL;
+	if (ur->txn.on) {
+		/* a transactional batch belongs to the open transaction (ferry/uring.h) */
+		switch (ur->txn.state) {
+		case FERRY_UTXN_OPEN:
+			break;
+		case FERRY_UTXN_ABORTABLE:
+			return -ECANCELED;
+		case FERRY_UTXN_FATAL:
+			return -EPIPE;
+		default:
+			return -ENOTCONN;
+		}
+	}
 	if (p->pstate == FERRY_UPROD_STOPPED)
 		return -EPIPE;
 	if (p->q_n == ur->conf.produce_queue)
@@ -222,8 +256,12 @@ stamp(struct ferry_uring *ur, struct ferry_upart *p, struct ferry_ubatch *s)
 	rw.ProducerId = s->pid;
 	rw.ProducerEpoch = s->epoch;
 	rw.BaseSequence = s->seq;
-	/* not a transactional producer: a source transaction's bit must go (§3.7) */
-	rw.Attributes = (int16_t)(attr & ~FERRY_KAFKA_ATTR_TRANSACTIONAL);
+	/* A source transaction's bit must go unless this producer runs its own transaction
+	 * (§3.7); a transactional producer marks every batch (KIP-98, attributes bit 4). */
+	if (ur->txn.on)
+		rw.Attributes = (int16_t)(attr | FERRY_KAFKA_ATTR_TRANSACTIONAL);
+	else
+		rw.Attributes = (int16_t)(attr & ~FERRY_KAFKA_ATTR_TRANSACTIONAL);
 	ferry_kafka_batch_rewrite(s->p, s->len, &rw);
 	s->stamped = true;
 }
@@ -277,6 +315,9 @@ stop_partition(struct ferry_uring *ur, int part, int err, const char *msg)
 	struct ferry_upart *p = &ur->parts[part];
 	struct ferry_uring_event ev = { .type = FERRY_URING_EV_PRODUCE_STOPPED };
 
+	/* batches of the open transaction are lost: it can only be aborted now */
+	if (ur->txn.on && p->q_n > 0)
+		ferry_uring_txn_abortable(ur, err, msg);
 	p->pstate = FERRY_UPROD_STOPPED;
 	p->gen++;
 	while (p->q_n > 0) {
@@ -294,6 +335,36 @@ stop_partition(struct ferry_uring *ur, int part, int err, const char *msg)
 	ev.u.pstate.msg = msg;
 	ev.u.pstate.target_end = p->recon_end;
 	ferry_uring_emit(ur, &ev);
+}
+
+void
+ferry_uring_produce_stop(struct ferry_uring *ur, int part, int err, const char *msg)
+{
+	const struct ferry_upart *p = &ur->parts[part];
+
+	if (p->kind == FERRY_UPART_PRODUCE && p->pstate != FERRY_UPROD_STOPPED)
+		stop_partition(ur, part, err, msg);
+}
+
+bool
+ferry_uring_produce_purge(struct ferry_uring *ur, int part, int err, const char *msg)
+{
+	struct ferry_upart *p = &ur->parts[part];
+	/* waiting to resend or reconciling: nothing counts as in flight any more (answers
+	 * of older generations are ignored) */
+	uint32_t keep = p->pstate == FERRY_UPROD_READY && !p->draining ? p->q_sent : 0;
+	bool stamped = false;
+
+	for (uint32_t k = keep; k < p->q_n; k++) {
+		struct ferry_ubatch *s = slot(ur, p, k);
+
+		stamped |= s->stamped;
+		report(ur, part, s, -1, err, msg);
+	}
+	p->q_n = keep;
+	if (p->q_sent > keep)
+		p->q_sent = keep;
+	return stamped;
 }
 
 static void
@@ -406,6 +477,8 @@ can_send(const struct ferry_uring *ur, const struct ferry_upart *p, int bidx)
 		return false;
 	if (ur->conf.idempotent && p->pid < 0)
 		return false;
+	if (ur->txn.on && !ferry_uring_txn_can_send(ur, p))
+		return false;
 	/* order: answers from an old leader, or after a retriable error, come first */
 	if (p->inflight > 0 && (p->draining || p->inflight_bidx != bidx))
 		return false;
@@ -469,8 +542,9 @@ build_produce(struct ferry_uring *ur, struct ferry_ubroker *b, bool *more)
 	}
 	memcpy(rq->parts, sorted, n * sizeof(sorted[0]));
 	rq->n_parts = (uint16_t)n;
-	size = ferry_uring_produce_encode(
-	    b->produce_ver, rq->corr, ferry_span_str(ur->conf.client_id), -1,
+	size = ferry_uring_produce_encode_txn(
+	    b->produce_ver, rq->corr, ferry_span_str(ur->conf.client_id),
+	    ur->txn.on ? ferry_span_str(ur->txn.id) : ferry_span_make(NULL, 0), -1,
 	    ur->conf.produce_timeout_ms, ep, n, b->tx + b->tx_len, ur->conf.tx_buf_size - b->tx_len,
 	    &used, &b->iov[b->iov_n], FERRY_UCONN_IOV - b->iov_n, &niov);
 	if (size < 0) {
@@ -497,6 +571,9 @@ ferry_uring_produce_schedule(struct ferry_uring *ur)
 {
 	bool need_pid = false;
 
+	/* transactions first: a partition added or a producer id obtained here may send below */
+	if (ur->txn.on)
+		ferry_uring_txn_schedule(ur);
 	for (unsigned i = 0; i < ur->n_parts; i++) {
 		struct ferry_upart *p = &ur->parts[i];
 		struct ferry_ubroker *b;
@@ -545,7 +622,8 @@ ferry_uring_produce_schedule(struct ferry_uring *ur)
 			break;
 		}
 	}
-	if (need_pid && ur->now_ns >= ur->pid_retry_at_ns) {
+	/* a transactional producer id comes from the coordinator (txn.c) */
+	if (need_pid && !ur->txn.on && ur->now_ns >= ur->pid_retry_at_ns) {
 		for (unsigned i = 0; i < ur->n_brokers; i++) {
 			struct ferry_ubroker *b = &ur->brokers[i];
 
@@ -614,7 +692,10 @@ answer_part(struct ferry_uring *ur, struct ferry_ubroker *b, const struct ferry_
 		/* An answer from before a retry or a reconcile. In READY state a success
 		 * here means the broker appended a batch after refusing an earlier one
 		 * (it does not check sequences): the order is broken, say so. */
-		if (err == 0 && p->pstate == FERRY_UPROD_READY) {
+		if (err == 0 && p->pstate == FERRY_UPROD_READY &&
+		    !(ur->txn.on && (ur->txn.state == FERRY_UTXN_ABORTABLE ||
+				     ur->txn.state == FERRY_UTXN_ABORTING))) {
+			/* (a transaction that will be aborted anyway does not care) */
 			snprintf(msg, sizeof(msg),
 				 "%.*s [%d]: broker appended a batch after refusing an earlier "
 				 "one (offset %lld): order broken",
@@ -637,6 +718,15 @@ answer_part(struct ferry_uring *ur, struct ferry_ubroker *b, const struct ferry_
 		pop_written(ur, e->part, pr->BaseOffset);
 		return;
 	}
+	if (ur->txn.on && !not_written_error(err) && !unknown_outcome_error(err) &&
+	    err != FERRY_ERR_DUPLICATE_SEQUENCE_NUMBER) {
+		snprintf(msg, sizeof(msg), "Produce %.*s [%d]: %s%s%.*s", (int)p->topic_len, p->topic,
+			 p->partition, ferry_err_name(err), pr->ErrorMessage.p ? ": " : "",
+			 (int)(pr->ErrorMessage.p ? pr->ErrorMessage.len : 0),
+			 pr->ErrorMessage.p ? (const char *)pr->ErrorMessage.p : "");
+		if (ferry_uring_txn_produce_error(ur, e->part, err, msg))
+			return;
+	}
 	if (not_written_error(err)) {
 		ur->st[FERRY_URING_ST_PRODUCE_RETRIES] += p->q_sent;
 		p->gen++;
@@ -650,7 +740,9 @@ answer_part(struct ferry_uring *ur, struct ferry_ubroker *b, const struct ferry_
 		return;
 	}
 	if (unknown_outcome_error(err) || producer_state_error(err)) {
-		start_reconcile(ur, p, err, producer_state_error(err));
+		/* a transactional producer cannot bump its epoch itself: only a duplicate
+		 * reaches here, and reading back finds it */
+		start_reconcile(ur, p, err, producer_state_error(err) && !ur->txn.on);
 		return;
 	}
 	snprintf(msg, sizeof(msg), "Produce %.*s [%d]: %s%s%.*s", (int)p->topic_len, p->topic,

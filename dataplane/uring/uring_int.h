@@ -5,7 +5,8 @@
  *
  * Files: conn.c (ring, connections, framing, timers, the poll loop),
  * fetch.c (fetch scheduling, answers, batch filter, loss detection),
- * produce.c (produce scheduling, idempotence, retries, reconcile).
+ * produce.c (produce scheduling, idempotence, retries, reconcile),
+ * txn.c (transactions: coordinator, InitProducerId, AddPartitionsToTxn, EndTxn).
  *
  * Everything is @locality owner thread: one thread creates the instance and
  * is the only one to touch it. All memory is allocated in ferry_uring_new().
@@ -49,6 +50,9 @@ enum ferry_ureq_kind {
 	FERRY_UREQ_INIT_PID,
 	FERRY_UREQ_LIST_OFFSETS, /* one partition; what for is in the part's state */
 	FERRY_UREQ_RECON_FETCH,  /* producer reading its target tail back */
+	FERRY_UREQ_FIND_COORD,   /* transaction coordinator lookup */
+	FERRY_UREQ_ADD_PARTS,    /* AddPartitionsToTxn; parts[] are the partitions asked */
+	FERRY_UREQ_END_TXN,
 };
 
 struct ferry_ureq_part {
@@ -104,6 +108,7 @@ struct ferry_ubroker {
 	int32_t n_av;
 	struct ferry_kafka_api_version_range av[FERRY_UBROKER_MAX_APIS];
 	int16_t fetch_ver, produce_ver, list_ver, pid_ver;
+	int16_t coord_ver, addp_ver, endtxn_ver; /* FindCoordinator, AddPartitionsToTxn, EndTxn */
 	int err;             /* why it is closing */
 	char errmsg[256];
 
@@ -216,6 +221,47 @@ struct ferry_upart {
 	uint8_t recon_tries;
 	bool draining;     /* retriable error: resend only when every answer is back */
 	int inflight_bidx; /* broker the in-flight batches went to */
+	uint8_t txn_part;  /* enum ferry_utxn_part: in the open transaction yet? */
+};
+
+/* ---- transactions (txn.c) ---- */
+
+/** A producer partition and the open transaction (AddPartitionsToTxn). */
+enum ferry_utxn_part {
+	FERRY_UTXN_PART_NONE,   /* not in the transaction */
+	FERRY_UTXN_PART_ADDING, /* AddPartitionsToTxn in flight */
+	FERRY_UTXN_PART_ADDED,  /* its batches may be sent */
+};
+
+enum ferry_utxn_state {
+	FERRY_UTXN_IDLE,       /* no transaction open */
+	FERRY_UTXN_OPEN,       /* ferry_uring_txn_begin() was called */
+	FERRY_UTXN_COMMITTING, /* waiting for every batch's answer, then EndTxn(commit) */
+	FERRY_UTXN_ABORTABLE,  /* a batch failed: only abort is possible */
+	FERRY_UTXN_ABORTING,   /* waiting for the answers in flight, then EndTxn(abort) */
+	FERRY_UTXN_FATAL,      /* fenced or refused: nothing more can be produced */
+};
+
+/** The transactional producer's state (one transactional id per instance). */
+struct ferry_utxn {
+	bool on;      /* conf.transactional_id != NULL */
+	char *id;     /* copy of the transactional id */
+	uint8_t state;
+	int32_t coord_id; /* coordinator node id, -1 unknown */
+	int coord_bidx;   /* its broker slot, -1 unknown */
+	int64_t coord_wait_ns; /* since when the coordinator's connection is not up, 0 if up */
+	bool coord_inflight, pid_inflight, add_inflight, end_inflight;
+	bool need_pid;   /* (re)initialise the producer id before producing */
+	bool bump;       /* the next InitProducerId passes the current id/epoch (KIP-360, v3+) */
+	bool bump_after; /* sequences are unknown: new epoch once the abort is done */
+	int64_t retry_at_ns; /* coordinator requests wait until then (backoff) */
+	int backoff_ms;
+	bool commit_pending, abort_pending; /* calls waiting for their EV_TXN */
+	uint64_t commit_cookie, abort_cookie;
+	bool abort_due;   /* ABORT_REQUIRED to emit on the next round */
+	uint32_t n_added; /* partitions added to the open transaction */
+	int err;          /* why ABORTABLE / FATAL */
+	char errmsg[256];
 };
 
 struct ferry_uring {
@@ -237,12 +283,13 @@ struct ferry_uring {
 	int32_t free_buf;
 	bool buf_freed; /* a stalled connection may continue */
 
-	/* producer id (idempotent) */
+	/* producer id (idempotent; transactional: from the coordinator, see txn) */
 	int64_t pid;
 	int16_t epoch;
 	bool pid_ready;
 	int64_t pid_retry_at_ns;
 	unsigned rr; /* fetch round-robin start */
+	struct ferry_utxn txn;
 
 	/* decode scratch */
 	uint8_t *arena_mem;
@@ -263,6 +310,13 @@ ferry_uring_emit(struct ferry_uring *ur, const struct ferry_uring_event *ev)
 
 /** Broker index for a node id, or -1. */
 int ferry_uring_broker_idx(const struct ferry_uring *ur, int32_t node_id);
+/**
+ * Add or update a broker from an answer (a coordinator's address): like
+ * ferry_uring_broker_set() but never resolves a name (the loop must not block);
+ * -EAGAIN for a host name.
+ */
+int ferry_uring_broker_set_numeric(struct ferry_uring *ur, int32_t node_id, const char *host,
+				   uint16_t port, char *err, size_t errlen);
 /** Ask the control plane for a metadata refresh. */
 void ferry_uring_want_metadata(struct ferry_uring *ur, int bidx, int part, int err);
 /**
@@ -324,6 +378,38 @@ int ferry_uring_pid_answer(struct ferry_uring *ur, struct ferry_ubroker *b,
 			   const struct ferry_kafka_init_producer_id_resp *resp);
 void ferry_uring_produce_lost(struct ferry_uring *ur, struct ferry_ubroker *b,
 			      const struct ferry_ureq *rq);
+/** Stop a producer partition: every queued batch is reported with err, then PRODUCE_STOPPED. */
+void ferry_uring_produce_stop(struct ferry_uring *ur, int part, int err, const char *msg);
+/**
+ * Report every batch of a partition's queue that is not in flight with err
+ * (q_sent and later; all of them when the partition waits to resend or to
+ * reconcile). Returns true if one of them had been given a sequence number.
+ */
+bool ferry_uring_produce_purge(struct ferry_uring *ur, int part, int err, const char *msg);
+
+/* ---- txn.c --------------------------------------------------------------------------------- */
+
+/** Copy the transactional id; 0 or -errno with a message. */
+int ferry_uring_txn_init(struct ferry_uring *ur, char *err, size_t errlen);
+void ferry_uring_txn_free(struct ferry_uring *ur);
+/** Coordinator lookup, producer id, AddPartitionsToTxn, EndTxn: called by produce_schedule. */
+void ferry_uring_txn_schedule(struct ferry_uring *ur);
+/** May this partition send its next batch as far as the transaction is concerned? */
+bool ferry_uring_txn_can_send(const struct ferry_uring *ur, const struct ferry_upart *p);
+/** Answers of FIND_COORD, ADD_PARTS, END_TXN and (transactional) INIT_PID requests. */
+int ferry_uring_txn_answer(struct ferry_uring *ur, struct ferry_ubroker *b,
+			   const struct ferry_ureq *rq, struct ferry_span body, char *err,
+			   size_t errlen);
+/** One of those requests was lost with its connection. */
+void ferry_uring_txn_lost(struct ferry_uring *ur, struct ferry_ubroker *b, const struct ferry_ureq *rq);
+/**
+ * A Produce answer error on a transactional instance. Returns true when the
+ * transaction layer handled it (fencing: FATAL; producer-state errors: the
+ * transaction must be aborted), false to let produce.c apply its own rules.
+ */
+bool ferry_uring_txn_produce_error(struct ferry_uring *ur, int part, int err, const char *msg);
+/** A batch of the open transaction failed for good: the transaction must be aborted. */
+void ferry_uring_txn_abortable(struct ferry_uring *ur, int err, const char *msg);
 
 /**
  * Encode a Produce request (v3-v9) as iovecs without copying the batches:
@@ -341,5 +427,11 @@ long ferry_uring_produce_encode(int16_t ver, int32_t corr, struct ferry_span cli
 				const struct ferry_uprod_enc_part *parts, unsigned n, uint8_t *tx,
 				size_t tx_cap, size_t *tx_used, struct iovec *iov, unsigned iov_cap,
 				unsigned *n_iov);
+/** The same with a TransactionalId (a null span: not transactional). */
+long ferry_uring_produce_encode_txn(int16_t ver, int32_t corr, struct ferry_span client_id,
+				    struct ferry_span transactional_id, int16_t acks,
+				    int32_t timeout_ms, const struct ferry_uprod_enc_part *parts,
+				    unsigned n, uint8_t *tx, size_t tx_cap, size_t *tx_used,
+				    struct iovec *iov, unsigned iov_cap, unsigned *n_iov);
 
 #endif /* FERRY_URING_INT_H */

@@ -49,6 +49,10 @@ struct ferry_uring_conf {
 	unsigned produce_queue;        /* batches queued per partition, 64 */
 	bool idempotent;               /* enable.idempotence, true */
 	int16_t produce_max_version;   /* cap on the negotiated Produce version, 0 = none */
+
+	/* Transactions (KIP-98): see ferry_uring_txn_begin() in ferry/uring.h */
+	const char *transactional_id;   /* transactional.id, NULL = not transactional (copied) */
+	int32_t transaction_timeout_ms; /* transaction.timeout.ms, 60000 */
 };
 
 /** What a delivery report refers to on the source side (the WAN lane and source offsets). */
@@ -68,6 +72,7 @@ enum ferry_uring_ev_type {
 	FERRY_URING_EV_DELIVERY,        /* one produced batch: written, or a precise error */
 	FERRY_URING_EV_PRODUCE_STOPPED, /* the partition stopped (reason in err) */
 	FERRY_URING_EV_RECONCILED,      /* target tail read back, writing resumes */
+	FERRY_URING_EV_TXN,             /* a transaction's outcome, or why it must be aborted */
 };
 
 /** A broker event (BROKER_UP, BROKER_DOWN). */
@@ -163,6 +168,31 @@ struct ferry_uring_ev_produce_state {
 	uint32_t resent;      /* reconcile: batches that will be sent again */
 };
 
+/** What a FERRY_URING_EV_TXN event says. */
+enum ferry_uring_txn_result {
+	FERRY_URING_TXN_COMMITTED,      /* EndTxn(commit) accepted: read_committed readers see it all */
+	FERRY_URING_TXN_ABORTED,        /* EndTxn(abort) accepted (or nothing had been written) */
+	FERRY_URING_TXN_ABORT_REQUIRED, /* an error: commit is impossible, call ferry_uring_txn_abort */
+	FERRY_URING_TXN_FATAL,          /* fenced or refused: this instance can no longer produce */
+};
+
+/**
+ * Outcome of ferry_uring_txn_commit() / _abort(), or an error that dooms the
+ * open transaction. answers_call says whether cookie is the one given to
+ * the commit or abort call this event answers (ABORT_REQUIRED and FATAL can
+ * come while no call is pending; then cookie is 0).
+ */
+struct ferry_uring_ev_txn {
+	enum ferry_uring_txn_result result;
+	bool answers_call;
+	uint64_t cookie;
+	int err;                 /* 0 for COMMITTED/ABORTED; a Kafka or local ferry_err otherwise */
+	const char *msg;         /* human readable, valid during the callback; NULL when err is 0 */
+	int64_t producer_id;     /* the producer id and epoch the transaction used */
+	int16_t producer_epoch;
+	uint32_t partitions;     /* partitions added to the transaction */
+};
+
 struct ferry_uring_event {
 	enum ferry_uring_ev_type type;
 	union {
@@ -173,6 +203,7 @@ struct ferry_uring_event {
 		struct ferry_uring_ev_fetch_error fetch_error;
 		struct ferry_uring_ev_delivery delivery;
 		struct ferry_uring_ev_produce_state pstate;
+		struct ferry_uring_ev_txn txn;
 	} u;
 };
 
@@ -222,6 +253,10 @@ struct ferry_uring_filter {
 	_(PRODUCE_RECONCILES, "stop-and-reconcile rounds")                                         \
 	_(PRODUCE_RECONCILE_FOUND, "batches found already written while reconciling")              \
 	_(PRODUCE_ERRORS, "batches reported with an error")                                        \
+	_(TXN_COMMITS, "transactions committed")                                                   \
+	_(TXN_ABORTS, "transactions aborted")                                                      \
+	_(TXN_ADD_PARTITIONS, "AddPartitionsToTxn requests answered")                              \
+	_(TXN_RETRIES, "transaction coordinator requests retried (coordinator moved or busy)")     \
 	_(METADATA_REQUESTS, "metadata refreshes asked of the control plane")
 
 enum ferry_uring_stat {

@@ -1,6 +1,7 @@
 /*
  * ferry/uring.h - the broker data path over io_uring: connections, the
- * fetcher (source cluster) and the idempotent producer (target cluster).
+ * fetcher (source cluster) and the idempotent, optionally transactional,
+ * producer (target cluster).
  *
  * One struct ferry_uring per owning thread and per cluster (broker node ids
  * are per cluster). Every function is @locality owner thread: the one that
@@ -92,12 +93,73 @@ int ferry_uring_produce_add(struct ferry_uring *ur, const char *topic, int32_t p
  * rewritten in place: BaseOffset 0, producer id/epoch/sequence, CRC.
  * Returns 0, -EAGAIN when the partition's queue is full, -EINVAL for a
  * batch that is not producible, -EPIPE when the partition is stopped.
+ * A transactional instance (conf.transactional_id) accepts batches only
+ * while a transaction is open; they belong to it and get the transactional
+ * attribute bit. It also returns -ENOTCONN when no transaction is open (or
+ * it is being committed or aborted), -ECANCELED when the open transaction
+ * can only be aborted, -EPIPE once the producer is fenced (FATAL).
  */
 int ferry_uring_produce(struct ferry_uring *ur, int part, uint8_t *batch, size_t len,
 			const struct ferry_uring_src *src, uint64_t cookie);
 
 /** Batches queued or in flight for a partition (0 when everything was reported). */
 unsigned ferry_uring_produce_pending(const struct ferry_uring *ur, int part);
+
+/* ---- transactions (conf.transactional_id != NULL) ---------------------------------------- */
+
+/*
+ * KIP-98 transactions over the producer above. The instance finds its
+ * transaction coordinator (FindCoordinator, key type 1) and gets its
+ * producer id with InitProducerId(transactional_id), which fences older
+ * instances using the same id and completes or aborts their open
+ * transaction. Coordinator errors (NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE,
+ * COORDINATOR_LOAD_IN_PROGRESS, CONCURRENT_TRANSACTIONS) are retried with
+ * backoff. Everything runs inside ferry_uring_poll(); these calls only change
+ * state, so they may be called from the event callback.
+ *
+ * Use: begin; produce batches (any partitions, including the offset-sync
+ * records); commit (or abort); wait for FERRY_URING_EV_TXN; begin again.
+ * Before the first batch of a partition goes out, the partition is added to
+ * the transaction (AddPartitionsToTxn, several partitions per request).
+ * Delivery reports inside a transaction mean "written, not yet committed";
+ * only FERRY_URING_TXN_COMMITTED makes the batches visible to read_committed
+ * consumers. A batch error (delivery report with err, or a stopped
+ * partition) makes the transaction abortable only: an EV_TXN
+ * FERRY_URING_TXN_ABORT_REQUIRED says so (answering a pending commit, if
+ * any), and the owner must call ferry_uring_txn_abort(). PRODUCER_FENCED or
+ * INVALID_PRODUCER_EPOCH (another instance took the transactional id) and
+ * authorization errors are FATAL for the instance: every queued batch is
+ * reported with the error, every producer partition stops, and every call
+ * returns -EPIPE afterwards.
+ */
+
+/**
+ * Open a transaction (local state only; it may be called before the
+ * producer id is known). 0, -EINVAL if the instance is not transactional,
+ * -EALREADY if a transaction is open, -EBUSY while one is being committed or
+ * aborted, -EPIPE once FATAL.
+ */
+int ferry_uring_txn_begin(struct ferry_uring *ur);
+
+/**
+ * Commit the open transaction: once every batch produced in it is
+ * acknowledged, EndTxn(commit) goes to the coordinator. The outcome comes as
+ * FERRY_URING_EV_TXN with this cookie: COMMITTED, ABORT_REQUIRED (a batch
+ * failed; the transaction stays open for ferry_uring_txn_abort()) or FATAL.
+ * 0 when accepted, -EINVAL (not transactional), -ENOTCONN (no transaction
+ * open), -EBUSY (commit or abort already under way), -ECANCELED (the
+ * transaction already failed: abort it), -EPIPE (FATAL).
+ */
+int ferry_uring_txn_commit(struct ferry_uring *ur, uint64_t cookie);
+
+/**
+ * Abort the open transaction: batches not yet sent are reported with
+ * OPERATION_NOT_ATTEMPTED, the answers of those in flight are awaited, then
+ * EndTxn(abort) goes to the coordinator (skipped when nothing was added).
+ * The outcome comes as FERRY_URING_EV_TXN with this cookie: ABORTED or FATAL.
+ * 0 when accepted, -EINVAL, -ENOTCONN, -EBUSY, -EPIPE as for commit.
+ */
+int ferry_uring_txn_abort(struct ferry_uring *ur, uint64_t cookie);
 
 /* ---- both --------------------------------------------------------------------------------- */
 
