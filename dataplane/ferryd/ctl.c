@@ -324,13 +324,38 @@ ferryd_ctl_target_load(struct ferryd_ctl *c, char *err, size_t errlen)
 	if ((rc = ferry_mm2_syncs_load(&c->flow, c->osync, &bad, err, errlen)) != 0)
 		return rc;
 	np = ferry_osync_parts(c->osync, NULL, 0);
+	struct ferry_osync_part_info *info = calloc(np ? np : 1, sizeof(*info));
+	if (info == NULL)
+		return -ENOMEM;
+	ferry_osync_parts(c->osync, info, np);
 	uint32_t n = atomic_load(&fd->n_parts);
 	for (uint32_t i = 0; i < n; i++) {
 		struct ferryd_part *p = &fd->parts[i];
 		int64_t r = ferry_osync_resume(c->osync, p->topic, p->partition);
+		int64_t lo = 0, hi = 0, next_tgt = -1;
 		if (r > atomic_load(&p->synced_next))
 			atomic_store(&p->synced_next, r);
+		/* ferry is the only writer of the remote partition: records past the last synced
+		 * one were written by a process that died before their offset-syncs */
+		for (size_t k = 0; k < np; k++)
+			if (info[k].partition == p->partition && strcmp(info[k].topic, p->topic) == 0)
+				next_tgt = info[k].last_downstream + 1;
+		if ((rc = ferry_mm2_watermarks(&c->flow, fd->target, p->remote, p->partition, &lo, &hi,
+					       err, errlen)) != 0) {
+			free(info);
+			return rc;
+		}
+		if (next_tgt < 0)
+			next_tgt = lo;
+		p->tail_skip = hi > next_tgt ? hi - next_tgt : 0;
+		p->tail_next_tgt = next_tgt;
+		if (p->tail_skip)
+			ferryd_log(fd, "%s-%d: %" PRId64 " record(s) on %s after the last offset-sync "
+				   "(target offset %" PRId64 "): the resent batches carrying them will be "
+				   "recognised, not written twice",
+				   p->topic, p->partition, p->tail_skip, p->remote, next_tgt);
 	}
+	free(info);
 	ferryd_log(fd, "offset-syncs loaded: %zu partitions%s", np,
 		   bad ? " (some records did not decode and were skipped)" : "");
 	return 0;

@@ -54,6 +54,7 @@ enum ferryd_role { FERRYD_SOURCE, FERRYD_TARGET };
 	_(partitions_stopped, "io", "partitions stopped with an alarm")                           \
 	_(stash_waits, "io", "fetch answers held because slots or WAN rings were full")           \
 	_(dup_batches, "io", "batches the target had already written (resent after a restart), skipped") \
+	_(tail_reconciled, "io", "resent batches found already on the target after a restart (synced, not rewritten)") \
 	_(produce_errors, "io", "batches the target could not write (partition stopped)")          \
 	_(bad_desc, "io", "WAN batches whose descriptor did not decode (dropped, alarm)")          \
 	_(unknown_partition, "io", "WAN batches for a partition the target does not know")          \
@@ -109,6 +110,11 @@ struct ferryd_part {
 	/* target */
 	int64_t accepted_last;      /* highest source offset accepted for writing (io) */
 	_Atomic int64_t synced_next; /* next source offset after the last offset-sync (control) */
+	/* target restart: records on the target partition after the last offset-sync (written,
+	 * their syncs lost with the previous process). The resent batches that carry them are
+	 * recognised and synced, not written again (control sets them while io is parked). */
+	int64_t tail_skip;
+	int64_t tail_next_tgt;
 	/* source: fetch answers waiting for slots (io) */
 	struct ferryd_pend *pend;
 	uint32_t n_pend, cap_pend, head_pend;

@@ -548,6 +548,35 @@ tgt_delivery(struct io *io, uint16_t q, const struct ferry_wan_dp_delivery *dl)
 		order_flush(io, p);
 		return true;
 	}
+	if (d.kind == FERRYD_DESC_DATA && p->tail_skip > 0) {
+		/* after a target restart: this batch may already be on the target (written by the
+		 * previous process, its offset-sync lost); the resend follows the same order */
+		struct ferry_kafka_batch kb;
+		size_t used;
+		if (ferry_kafka_batch_parse(d.batch, &kb, &used) == 0 &&
+		    kb.hdr.RecordsCount <= p->tail_skip) {
+			s->tgt_base = p->tail_next_tgt;
+			s->records = (uint32_t)kb.hdr.RecordsCount;
+			p->tail_next_tgt += kb.hdr.RecordsCount;
+			p->tail_skip -= kb.hdr.RecordsCount;
+			p->accepted_last = d.src_last;
+			ferryd_count(fd, FERRYD_CTR_tail_reconciled, 1);
+			atomic_fetch_add(&fd->slots_held, 1);
+			order_push(p, si);
+			ferry_wan_dp_release(fd->dps[q], dl->lane);
+			order_flush(io, p);
+			return true;
+		}
+		rte_ring_enqueue_elem(fd->slot_free, &si, sizeof(si));
+		ferry_wan_dp_release(fd->dps[q], dl->lane);
+		char why[400];
+		snprintf(why, sizeof(why),
+			 "the target holds %" PRId64 " unsynced record(s) that do not line up with the "
+			 "resent batches: not writing (operator: check who else writes %s)",
+			 p->tail_skip, p->remote);
+		part_alarm(io, p, why, d.src_first);
+		return true;
+	}
 	if (d.kind == FERRYD_DESC_DATA) {
 		struct ferry_uring_src src = { .lane = dl->lane,
 					       .first_offset = d.src_first,

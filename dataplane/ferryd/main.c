@@ -579,7 +579,7 @@ main(int argc, char **argv)
 	struct ferry_conf *conf = NULL;
 	struct ferryd *fd = &G;
 	char err[1024], note[160];
-	char **eargv;
+	char **eargv = NULL;
 	int eargc, sep, rc, ret = 1;
 	const struct ferry_conf_flow *flows;
 	size_t nflows;
@@ -850,6 +850,11 @@ out_slots:
 	free(fd->parts);
 	rte_ring_free(fd->slot_free);
 	rte_ring_free(fd->slot_done);
+	if (fd->leader_upd) {
+		void *u = NULL;
+		while (rte_ring_dequeue(fd->leader_upd, &u) == 0)
+			free(u);
+	}
 	rte_ring_free(fd->leader_upd);
 out_port:
 	rte_eth_dev_stop(port_id);
@@ -866,6 +871,7 @@ out_early:
 	}
 	ferryd_ctl_fini(&C);
 out_conf:
+	free(eargv); /* EAL may keep pointers into it until rte_eal_cleanup */
 	ferry_conf_free(conf);
 	return ret;
 }
