@@ -37,8 +37,10 @@ expect "bad rules" 2 "bad.yaml:[0-9]*"
 e2e_config source "" "ferry.wan.ports = 0000:99:00.0"
 expect "missing port" 2 "no WAN port"
 
-# no peer: the gateway keeps trying and says what it waits for; SIGTERM stops it cleanly
-e2e_config source ""
+# no peer: the gateway keeps trying and says what it waits for (also on /metrics: session
+# down); SIGTERM stops it cleanly
+MPORT=$((30000 + $$ % 2000))
+E2E_METRICS_BASE=$MPORT e2e_config source ""
 sed -i "s|^ferry.wan.ports = .*|ferry.wan.ports = net_null0|" "$T/source.properties"
 "$FERRYD" --no-huge -m 512 --file-prefix "fd-err2-$$" --lcores "(0-2)@(0-1)" -- \
 	--config "$T/source.properties" --role source >"$T/out" 2>&1 &
@@ -46,6 +48,13 @@ pid=$!
 i=0
 until grep -q "waiting for the target gateway at 127.0.0.1:$E2E_KC_PORT" "$T/out" || [ $i -ge 150 ]; do
 	sleep 0.1; i=$((i + 1)); done
+if curl -sf "http://127.0.0.1:$MPORT/metrics" >"$T/metrics" &&
+	grep -q '^ferry_session_up{.*role="source".*} 0' "$T/metrics" &&
+	grep -q '^# TYPE ferry_wan_tx_pkts_total counter' "$T/metrics"; then
+	echo "ok: /metrics while waiting: $(grep -c '^ferry_' "$T/metrics") samples, ferry_session_up 0"
+else
+	echo "FAIL: /metrics on port $MPORT:"; head -5 "$T/metrics"; FAILS=$((FAILS + 1))
+fi
 if grep -q "waiting for the target gateway" "$T/out" && kill -0 $pid 2>/dev/null; then
 	kill -TERM $pid; wait $pid; rc=$?
 	if [ $rc -eq 0 ]; then echo "ok: no peer: $(grep -m1 'waiting for' "$T/out"), exit 0 on SIGTERM"
