@@ -117,7 +117,7 @@ e2e_wanem "--delay 85ms --loss 0.1%"
 STEP="gateways"
 # groups: the mock has no ListGroups, so the group to checkpoint is named literally
 e2e_config source "$T/rules.yaml" "groups = $GROUP"
-e2e_config target "" "groups = $GROUP"
+e2e_config target "$T/rules.yaml" "groups = $GROUP"
 # ferryctl status/translate read the same MM2 file; for status, the flow's topics are the
 # ones the rules let out (status does not read rules files: a denied topic would show as lag)
 sed 's/^london->singapore.topics = .*/london->singapore.topics = trades, orders, risk, heartbeats/' \

@@ -30,7 +30,8 @@ e2e_wanem "$IMP"
 RULES=$SRC/tests/e2e/rules-e2e.yaml
 cp "$RULES" "$T/rules.yaml"
 e2e_config source "$T/rules.yaml"
-e2e_config target ""
+# the target reads the same rules for its topic decisions: a denied topic is never created there
+e2e_config target "$T/rules.yaml"
 e2e_gateway target
 e2e_gateway source
 e2e_wait_stat source 's["session"]["up"]' 60 || { tail -20 "$T/source.log" "$T/target.log"; e2e_die "no session"; }
