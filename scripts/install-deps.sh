@@ -11,7 +11,7 @@ PKGS="build-essential pkg-config meson ninja-build clang libclang-rt-14-dev
  libdpdk-dev librdkafka-dev liburing-dev libhyperscan-dev libcmocka-dev
  libisal-dev libsnappy-dev liblz4-dev libzstd-dev libdeflate-dev
  libssl-dev openssl libyaml-dev libpcre2-dev libmicrohttpd-dev kcat tshark python3
- python3-prometheus-client dpdk-dev curl
+ python3-prometheus-client dpdk-dev curl procps
  gnuplot-nox iperf3 iproute2 systemd"
 
 missing=""

@@ -41,6 +41,7 @@ struct ferryd_ctl {
 	/* schedules (ms, CLOCK_REALTIME) */
 	int64_t next_hb, next_ckpt, next_meta, next_progress;
 	uint64_t hb_count, ckpt_count;
+	char last_warn[256];
 };
 
 int ferryd_ctl_init(struct ferryd_ctl *c, struct ferryd *fd, char *err, size_t errlen);

@@ -281,6 +281,25 @@ parse_ip(const char *s, uint32_t *ip)
 	return 0;
 }
 
+/* Wait (up to 2 s) for the WAN port's link. A virtual device whose peer was not ready when
+ * it connected (memif: the server still held the previous client of a restarted gateway)
+ * does not retry by itself: restart the port, which makes it connect again. Called between
+ * sessions only (no worker polls the port then). */
+static bool
+port_link_up(struct ferryd *fd)
+{
+	for (int i = 0; i < 20; i++) {
+		struct rte_eth_link link;
+		if (rte_eth_link_get_nowait(port_id, &link) == 0 && link.link_status)
+			return true;
+		usleep(100000);
+	}
+	rte_eth_dev_stop(port_id);
+	if (rte_eth_dev_start(port_id) != 0)
+		ferryd_log(fd, "WAN port %u: restart failed", port_id);
+	return false;
+}
+
 static void
 session_stop(struct ferryd *fd)
 {
@@ -469,6 +488,14 @@ run(struct ferryd *fd, const struct opts *o, uint32_t local_ip, uint32_t peer_ip
 		if (fd->role == FERRYD_TARGET)
 			ferryd_ctl_target_drain(&C, NULL, err, sizeof(err));
 		stats_tick(fd, o->stats, &next_stats);
+		if (!port_link_up(fd)) {
+			if (now_ms() >= next_wait_log) {
+				ferryd_log(fd, "WAN port %u: link down (cable, NIC, or the peer of a "
+					   "virtual device not up yet): retrying", port_id);
+				next_wait_log = now_ms() + 5000;
+			}
+			continue;
+		}
 		if (session_workers(fd, err, sizeof(err)) != 0) {
 			ferryd_log(fd, "WAN workers: %s", err);
 			return 1;

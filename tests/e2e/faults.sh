@@ -110,7 +110,10 @@ grep -h 'delivered' "$T"/lg-*.log
 # (the heartbeats partition never stands still: one new heartbeat a second, so under load its
 # lag is rarely 0 at the moment of a sample; data partitions only)
 e2e_wait_stat source 's["session"]["up"] and all(p["stopped"] or (p["lag"] == 0 and p["committed"] >= p["high_watermark"]) for p in s["partitions"] if p["topic"] != "heartbeats") and s["counters"]["batches_in"] > 0' 300 ||
-	{ tail -30 "$T/source.log"; tail -30 "$T/target.log"; e2e_die "replication did not catch up"; }
+	{ for r in source target; do
+		echo "--- $r.log (filtered)"; grep -v '^EAL\|^TELEMETRY\|^%' "$T/$r.log" | tail -40
+		echo "--- $r.json"; python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print({k: v for k, v in s["counters"].items() if v}); print([(p["topic"], p["partition"], p["committed"], p["high_watermark"], p["stopped"]) for p in s["partitions"]])' "$T/$r.json"
+	  done; [ -f "$T/events" ] && cat "$T/events"; KEEP=1; e2e_die "replication did not catch up (logs in $T)"; }
 sleep 2
 [ -f "$T/events" ] && cat "$T/events"
 # every case must be exact: a target killed between writing a batch and its offset-sync

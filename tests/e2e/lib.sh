@@ -25,6 +25,9 @@ e2e_cleanup() {
 	sleep 1
 	while read -r pid; do kill -KILL "$pid" 2>/dev/null; done <"$T/pids"
 	rm -f "$T/pids"
+	# anything else started with our temp dir on its command line
+	pkill -KILL -f "$T/" 2>/dev/null
+	return 0
 }
 
 # e2e_certs: a throwaway CA and one certificate per gateway (DNS SAN = the cluster alias the
@@ -58,9 +61,10 @@ e2e_mock() {
 	while [ ! -s "$T/$name.bs" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
 	[ -s "$T/$name.bs" ] || e2e_die "mock cluster $name did not start"
 	eval "${name}_BS=$(head -n1 "$T/$name.bs")"
-	# keep the control fifo open for writing so the mock never sees EOF
-	sleep 100000 >"$T/$name.ctl" &
-	echo $! >>"$T/pids"
+	# keep the control fifo open for writing (from this shell: no helper process that could
+	# outlive the run and hold a test harness's output pipe) so the mock never sees EOF
+	E2E_FIFO_FD=$(( ${E2E_FIFO_FD:-6} + 1 ))
+	eval "exec $E2E_FIFO_FD<>\"\$T/\$name.ctl\""
 }
 
 # e2e_mock_cmd NAME "COMMAND": broker down/up, leader changes (see ferryctl mock --control).
