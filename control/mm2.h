@@ -53,6 +53,7 @@ struct ferry_mm2_flow {
 	/** Residency filter on top of `topics` (the rules file's topic decision): a topic it
 	 *  refuses is neither listed nor created on the target. NULL: none. */
 	bool (*topic_allow)(void *arg, const char *topic);
+	bool warned_no_list_groups; /* the ListGroups fallback is said once, not every round */
 	void *topic_allow_arg;
 	rd_kafka_t *clients[2][FERRY_MM2_CLIENT__COUNT]; /* [0] source, [1] target; lazy */
 };

@@ -755,10 +755,12 @@ ferry_mm2_groups_list(struct ferry_mm2_flow *f, const char *alias, char ***names
 	size_t nlit = 0;
 	if (rc == -ENOTSUP) {
 		nlit = ferry_mm2_filter_literals(f->groups, &lit);
-		ferry_mm2_warn(f,
-			       "%s (no ListGroups on this cluster); checkpointing only the %zu "
-			       "group(s) named literally in `groups`",
-			       lerr, nlit);
+		if (!f->warned_no_list_groups)
+			ferry_mm2_warn(f,
+				       "%s (no ListGroups on this cluster); checkpointing only the %zu "
+				       "group(s) named literally in `groups`",
+				       lerr, nlit);
+		f->warned_no_list_groups = true;
 		cap = nlit;
 	}
 	char **v = calloc(cap ? cap : 1, sizeof(char *));

@@ -23,10 +23,7 @@ ferry_policy_reload(struct ferry_policy_pub *pub, const char *source,
 	int rc;
 
 	*old = NULL;
-	if (strncmp(source, "pack:", 5) == 0)
-		rc = ferry_rules_load_pack(source + 5, &rs, err, errlen);
-	else
-		rc = ferry_rules_load_file(source, &rs, err, errlen);
+	rc = ferry_rules_load_source(source, &rs, err, errlen);
 	if (rc != 0)
 		return rc;
 	rc = ferry_policy_compile(&rs, &snap, err, errlen);

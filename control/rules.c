@@ -1007,6 +1007,14 @@ out_close:
 }
 
 int
+ferry_rules_load_source(const char *source, struct ferry_rules *rs, char *err, size_t errlen)
+{
+	if (strncmp(source, "pack:", 5) == 0)
+		return ferry_rules_load_pack(source + 5, rs, err, errlen);
+	return ferry_rules_load_file(source, rs, err, errlen);
+}
+
+int
 ferry_rules_load_pack(const char *pack, struct ferry_rules *rs, char *err, size_t errlen)
 {
 	char doc[128];

@@ -83,6 +83,9 @@ int ferry_rules_load_buf(const char *name, const char *buf, size_t len, struct f
 /* Load a built-in pack ("pii-default") on its own, as if a file held only its rules. */
 int ferry_rules_load_pack(const char *pack, struct ferry_rules *rs, char *err, size_t errlen);
 
+/* A rules source as ferry's config names it: "pack:NAME" for a built-in pack, else a file. */
+int ferry_rules_load_source(const char *source, struct ferry_rules *rs, char *err, size_t errlen);
+
 /* Text of a built-in pack, NULL when unknown. */
 const char *ferry_rules_pack_text(const char *pack, size_t *len);
 

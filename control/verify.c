@@ -427,8 +427,7 @@ struct vctx {
 	struct ferry_policy_snapshot snap;
 	struct ferry_policy_rt *rt;
 	struct ferry_policy_worker *w;
-	struct hs_database *topic_db;
-	struct hs_scratch *scratch;
+	struct ferry_policy_topics topics;
 #endif
 };
 
@@ -641,20 +640,13 @@ policy_init(struct vctx *v, char *err, size_t errlen)
 		snprintf(err, errlen, "policy worker: %s", strerror(errno));
 		return rc;
 	}
-	if (v->snap.topic_db != NULL) {
-		rc = ferry_policy_db_load(v->snap.topic_db, v->snap.topic_db_len, &v->topic_db, err,
-					  errlen);
-		if (rc == 0 && (rc = ferry_policy_scratch_alloc(v->topic_db, &v->scratch)) != 0)
-			snprintf(err, errlen, "topic scratch: %s", strerror(-rc));
-	}
-	return rc;
+	return ferry_policy_topics_init(&v->topics, &v->snap, err, errlen);
 }
 
 static void
 policy_fini(struct vctx *v)
 {
-	ferry_policy_scratch_free(v->scratch);
-	ferry_policy_db_free(v->topic_db);
+	ferry_policy_topics_fini(&v->topics);
 	ferry_policy_worker_free(v->w);
 	ferry_policy_rt_free(v->rt);
 	if (v->have_policy)
@@ -667,8 +659,7 @@ decide(struct vctx *v, const char *topic)
 	struct ferry_policy_topic_rules tr;
 	if (!v->have_policy)
 		return FERRY_VERIFY_PERMIT;
-	switch (ferry_policy_topic_decide(&v->snap, v->topic_db, v->scratch, topic, strlen(topic),
-					  &tr)) {
+	switch (ferry_policy_topics_decide(&v->topics, topic, strlen(topic), &tr)) {
 	case FERRY_POLICY_TOPIC_DENY: return FERRY_VERIFY_DENY;
 	case FERRY_POLICY_TOPIC_INSPECT: return FERRY_VERIFY_INSPECT;
 	case FERRY_POLICY_TOPIC_PERMIT: break;

@@ -46,11 +46,6 @@ ctl_warn(void *arg, const char *msg)
 {
 	struct ferryd_ctl *c = arg;
 
-	/* the same degraded-feature warning every round (the mock's missing ListGroups) would
-	 * bury everything else in the log: say it once until something else is said */
-	if (strncmp(c->last_warn, msg, sizeof(c->last_warn) - 1) == 0)
-		return;
-	snprintf(c->last_warn, sizeof(c->last_warn), "%s", msg);
 	ferryd_log(c->fd, "%s", msg);
 }
 
@@ -64,8 +59,7 @@ topic_allow(void *arg, const char *topic)
 
 	if (c->snap == NULL)
 		return true;
-	if (ferry_policy_topic_decide(c->snap, c->topic_db, c->scratch, topic, strlen(topic), &tr) !=
-	    FERRY_POLICY_TOPIC_DENY)
+	if (ferry_policy_topics_decide(&c->topics, topic, strlen(topic), &tr) != FERRY_POLICY_TOPIC_DENY)
 		return true;
 	for (unsigned i = 0; i < c->n_denied_logged; i++)
 		if (strcmp(c->denied_logged[i], topic) == 0)
@@ -82,16 +76,12 @@ ferryd_ctl_rules(struct ferryd_ctl *c, char *err, size_t errlen)
 {
 	struct ferry_rules rs;
 	struct ferry_policy_snapshot *snap;
-	struct hs_database *db = NULL;
-	struct hs_scratch *scratch = NULL;
+	struct ferry_policy_topics topics;
 	int rc;
 
 	if (c->rules_file == NULL)
 		return 0;
-	if (strncmp(c->rules_file, "pack:", 5) == 0)
-		rc = ferry_rules_load_pack(c->rules_file + 5, &rs, err, errlen);
-	else
-		rc = ferry_rules_load_file(c->rules_file, &rs, err, errlen);
+	rc = ferry_rules_load_source(c->rules_file, &rs, err, errlen);
 	if (rc != 0)
 		return rc;
 	snap = calloc(1, sizeof(*snap));
@@ -105,23 +95,18 @@ ferryd_ctl_rules(struct ferryd_ctl *c, char *err, size_t errlen)
 		free(snap);
 		return rc;
 	}
-	if (snap->topic_db != NULL &&
-	    ((rc = ferry_policy_db_load(snap->topic_db, snap->topic_db_len, &db, err, errlen)) != 0 ||
-	     (rc = ferry_policy_scratch_alloc(db, &scratch)) != 0)) {
-		ferry_policy_db_free(db);
+	if ((rc = ferry_policy_topics_init(&topics, snap, err, errlen)) != 0) {
 		ferry_policy_snapshot_free(snap);
 		free(snap);
 		return rc;
 	}
 	if (c->snap) {
-		ferry_policy_scratch_free(c->scratch);
-		ferry_policy_db_free(c->topic_db);
+		ferry_policy_topics_fini(&c->topics);
 		ferry_policy_snapshot_free(c->snap);
 		free(c->snap);
 	}
 	c->snap = snap;
-	c->topic_db = db;
-	c->scratch = scratch;
+	c->topics = topics;
 	c->n_denied_logged = 0;
 	return 0;
 }
@@ -164,8 +149,7 @@ void
 ferryd_ctl_fini(struct ferryd_ctl *c)
 {
 	if (c->snap) {
-		ferry_policy_scratch_free(c->scratch);
-		ferry_policy_db_free(c->topic_db);
+		ferry_policy_topics_fini(&c->topics);
 		ferry_policy_snapshot_free(c->snap);
 		free(c->snap);
 	}
@@ -261,6 +245,7 @@ leaders(struct ferryd_ctl *c, bool grow, const struct ferry_mm2_topic *t, size_t
 				struct ferryd_part *p = &fd->parts[n];
 				memset(p, 0, sizeof(*p));
 				snprintf(p->topic, sizeof(p->topic), "%s", src);
+				p->topic_len = (uint16_t)strlen(p->topic);
 				for (size_t k = 0; k < nt; k++)
 					if (strcmp(t[k].name, src) == 0)
 						snprintf(p->remote, sizeof(p->remote), "%s",
@@ -387,7 +372,7 @@ send_positions(struct ferryd_ctl *c, struct ferry_wan_keychan *kc, uint8_t type,
 		struct ferryd_part *p = i < n ? &fd->parts[i] : NULL;
 		int64_t off = p ? atomic_load(&p->synced_next) : -1;
 		bool want = p && (sel == NULL || sel[i]) && off >= 0;
-		size_t sz = p ? ferryd_pos_size(strlen(p->topic)) : 0;
+		size_t sz = p ? ferryd_pos_size(p->topic_len) : 0;
 		if (i == n || (want && (m.n == FERRYD_MSG_MAX_POS || used + sz > sizeof(buf)))) {
 			if (i == n && last)
 				m.flags = 1;
@@ -407,7 +392,7 @@ send_positions(struct ferryd_ctl *c, struct ferry_wan_keychan *kc, uint8_t type,
 		if (!want)
 			continue;
 		m.pos[m.n++] = (struct ferryd_pos){
-			.topic = { (const uint8_t *)p->topic, strlen(p->topic) },
+			.topic = { (const uint8_t *)p->topic, p->topic_len },
 			.partition = p->partition,
 			.offset = off,
 		};

@@ -15,8 +15,6 @@
 #include "offsets.h"
 
 struct ferry_wan_keychan;
-struct hs_database;
-struct hs_scratch;
 
 struct ferryd_ctl {
 	struct ferryd *fd;
@@ -25,8 +23,7 @@ struct ferryd_ctl {
 	const char *rules_file;
 	/* topic decisions (the rules file's topic lists) */
 	struct ferry_policy_snapshot *snap;
-	struct hs_database *topic_db;
-	struct hs_scratch *scratch;
+	struct ferry_policy_topics topics;
 	char denied_logged[64][FERRYD_TOPIC_MAX + 1];
 	unsigned n_denied_logged;
 	/* target */
@@ -41,7 +38,6 @@ struct ferryd_ctl {
 	/* schedules (ms, CLOCK_REALTIME) */
 	int64_t next_hb, next_ckpt, next_meta, next_progress;
 	uint64_t hb_count, ckpt_count;
-	char last_warn[256];
 };
 
 int ferryd_ctl_init(struct ferryd_ctl *c, struct ferryd *fd, char *err, size_t errlen);

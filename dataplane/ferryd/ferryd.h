@@ -97,6 +97,7 @@ struct ferryd_slot {
 struct ferryd_part {
 	char topic[FERRYD_TOPIC_MAX + 1];  /* source topic */
 	char remote[FERRYD_TOPIC_MAX + 1]; /* target topic (replication policy) */
+	uint16_t topic_len;                /* strlen(topic): the per-batch paths compare it */
 	int32_t partition;
 	int32_t leader;
 	int uh;        /* io_uring partition handle, -1 until added (io lcore) */

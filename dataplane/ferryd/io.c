@@ -104,7 +104,7 @@ ferryd_part_find(const struct ferryd *fd, const char *topic, size_t topic_len, i
 
 	for (uint32_t i = 0; i < n; i++) {
 		const struct ferryd_part *p = &fd->parts[i];
-		if (p->partition == partition && strlen(p->topic) == topic_len &&
+		if (p->partition == partition && p->topic_len == topic_len &&
 		    memcmp(p->topic, topic, topic_len) == 0)
 			return (int)i;
 	}
@@ -190,7 +190,7 @@ src_batch(struct io *io, int pi, const struct ferry_kafka_batch *b)
 	out_len = b->bytes.len;
 	rt = fd->policy ? ferry_policy_current(fd->policy) : NULL;
 	if (rt != NULL) {
-		ferry_policy_apply(io->pw, rt, p->topic, strlen(p->topic), p->partition, b, &res);
+		ferry_policy_apply(io->pw, rt, p->topic, p->topic_len, p->partition, b, &res);
 		ferryd_count(fd, FERRYD_CTR_records_dropped, res.records_dropped);
 		ferryd_count(fd, FERRYD_CTR_spans_masked, res.spans_masked);
 		ferryd_count(fd, FERRYD_CTR_spans_tokenised, res.spans_tokenised);
@@ -234,7 +234,7 @@ src_batch(struct io *io, int pi, const struct ferry_kafka_batch *b)
 	d = (struct ferryd_desc){
 		.kind = out_len ? FERRYD_DESC_DATA : FERRYD_DESC_SKIP,
 		.drops_exact = exact,
-		.topic_len = (uint16_t)strlen(p->topic),
+		.topic_len = p->topic_len,
 		.partition = p->partition,
 		.src_first = first,
 		.src_last = last,
@@ -479,6 +479,25 @@ order_flush(struct io *io, struct ferryd_part *p)
 }
 
 /* Take one WAN delivery. false: hold it (no slot or the partition's produce queue is full). */
+/* The slot is in the partition's write order: the lane's bytes are no longer needed. */
+static bool
+tgt_queued(struct io *io, struct ferryd_part *p, uint32_t si, uint16_t q, uint8_t lane)
+{
+	atomic_fetch_add(&io->fd->slots_held, 1);
+	order_push(p, si);
+	ferry_wan_dp_release(io->fd->dps[q], lane);
+	order_flush(io, p);
+	return true;
+}
+
+/* Nothing of the delivery is kept: the slot and the lane's bytes go back. */
+static void
+tgt_refused(struct ferryd *fd, uint32_t si, uint16_t q, uint8_t lane)
+{
+	rte_ring_enqueue_elem(fd->slot_free, &si, sizeof(si));
+	ferry_wan_dp_release(fd->dps[q], lane);
+}
+
 static bool
 tgt_delivery(struct io *io, uint16_t q, const struct ferry_wan_dp_delivery *dl)
 {
@@ -497,8 +516,7 @@ tgt_delivery(struct io *io, uint16_t q, const struct ferry_wan_dp_delivery *dl)
 		ferryd_log(fd, "ALARM a %" PRIu64 " byte batch exceeds the slot (%u): dropped; "
 			   "the source will resend it after a reset", dl->len, s->cap);
 		ferryd_count(fd, FERRYD_CTR_bad_desc, 1);
-		rte_ring_enqueue_elem(fd->slot_free, &si, sizeof(si));
-		ferry_wan_dp_release(fd->dps[q], dl->lane);
+		tgt_refused(fd, si, q, dl->lane);
 		atomic_store(&fd->meta_req, true);
 		return true;
 	}
@@ -517,8 +535,7 @@ tgt_delivery(struct io *io, uint16_t q, const struct ferry_wan_dp_delivery *dl)
 			ferryd_log(fd, "batch for unknown partition %.*s-%d: asking for a new "
 				   "session (topic tables differ)", d.topic_len, d.topic, d.partition);
 		}
-		rte_ring_enqueue_elem(fd->slot_free, &si, sizeof(si));
-		ferry_wan_dp_release(fd->dps[q], dl->lane);
+		tgt_refused(fd, si, q, dl->lane);
 		atomic_store(&fd->meta_req, true);
 		return true;
 	}
@@ -542,11 +559,7 @@ tgt_delivery(struct io *io, uint16_t q, const struct ferry_wan_dp_delivery *dl)
 		s->kind = FERRYD_DESC_SKIP;
 		s->n_drops = UINT32_MAX; /* marks "nothing new": control only answers a COMMIT */
 		s->tgt_base = -1;
-		atomic_fetch_add(&fd->slots_held, 1);
-		order_push(p, si);
-		ferry_wan_dp_release(fd->dps[q], dl->lane);
-		order_flush(io, p);
-		return true;
+		return tgt_queued(io, p, si, q, dl->lane);
 	}
 	if (d.kind == FERRYD_DESC_DATA && p->tail_skip > 0) {
 		/* after a target restart: this batch may already be on the target (written by the
@@ -561,14 +574,9 @@ tgt_delivery(struct io *io, uint16_t q, const struct ferry_wan_dp_delivery *dl)
 			p->tail_skip -= kb.hdr.RecordsCount;
 			p->accepted_last = d.src_last;
 			ferryd_count(fd, FERRYD_CTR_tail_reconciled, 1);
-			atomic_fetch_add(&fd->slots_held, 1);
-			order_push(p, si);
-			ferry_wan_dp_release(fd->dps[q], dl->lane);
-			order_flush(io, p);
-			return true;
+			return tgt_queued(io, p, si, q, dl->lane);
 		}
-		rte_ring_enqueue_elem(fd->slot_free, &si, sizeof(si));
-		ferry_wan_dp_release(fd->dps[q], dl->lane);
+		tgt_refused(fd, si, q, dl->lane);
 		char why[400];
 		snprintf(why, sizeof(why),
 			 "the target holds %" PRId64 " unsynced record(s) that do not line up with the "
@@ -585,10 +593,9 @@ tgt_delivery(struct io *io, uint16_t q, const struct ferry_wan_dp_delivery *dl)
 			p->uh = ferry_uring_produce_add(fd->ur, p->remote, p->partition, p->leader,
 							(uint64_t)pi);
 			if (p->uh < 0) {
-				rte_ring_enqueue_elem(fd->slot_free, &si, sizeof(si));
+				tgt_refused(fd, si, q, dl->lane);
 				part_alarm(io, p, "cannot add the partition to the producer",
 					   d.src_first);
-				ferry_wan_dp_release(fd->dps[q], dl->lane);
 				return true;
 			}
 		}
@@ -598,8 +605,7 @@ tgt_delivery(struct io *io, uint16_t q, const struct ferry_wan_dp_delivery *dl)
 			return false;
 		}
 		if (rc != 0) {
-			rte_ring_enqueue_elem(fd->slot_free, &si, sizeof(si));
-			ferry_wan_dp_release(fd->dps[q], dl->lane);
+			tgt_refused(fd, si, q, dl->lane);
 			snprintf(err, sizeof(err), "the producer refused the batch (%s)",
 				 rc == -EPIPE ? "partition stopped" : "not a batch Produce accepts");
 			part_alarm(io, p, err, d.src_first);
@@ -612,11 +618,7 @@ tgt_delivery(struct io *io, uint16_t q, const struct ferry_wan_dp_delivery *dl)
 		ferryd_count(fd, FERRYD_CTR_batches_skipped, 1);
 	}
 	p->accepted_last = d.src_last;
-	atomic_fetch_add(&fd->slots_held, 1);
-	order_push(p, si);
-	ferry_wan_dp_release(fd->dps[q], dl->lane);
-	order_flush(io, p);
-	return true;
+	return tgt_queued(io, p, si, q, dl->lane);
 }
 
 static unsigned

@@ -392,16 +392,10 @@ session_poll(struct ferryd *fd, struct ferry_wan_keychan *kc, int timeout_ms, ch
 	return 0;
 }
 
-static int64_t
-now_ms(void)
-{
-	return ferryd_now_ms();
-}
-
 static void
 stats_tick(struct ferryd *fd, const char *path, int64_t *next)
 {
-	int64_t t = now_ms();
+	int64_t t = ferryd_now_ms();
 
 	if (t < *next)
 		return;
@@ -415,10 +409,10 @@ static void
 drain_source(struct ferryd *fd, struct ferry_wan_keychan *kc)
 {
 	char err[256];
-	int64_t deadline = now_ms() + 10000;
+	int64_t deadline = ferryd_now_ms() + 10000;
 
 	atomic_store(&fd->draining, true);
-	while (now_ms() < deadline) {
+	while (ferryd_now_ms() < deadline) {
 		bool idle = rte_ring_count(fd->slot_free) == fd->n_slots;
 		uint32_t n = atomic_load(&fd->n_parts);
 		for (uint32_t i = 0; i < n && idle; i++) {
@@ -436,9 +430,9 @@ static void
 drain_target(struct ferry_wan_keychan *kc)
 {
 	char err[256];
-	int64_t deadline = now_ms() + 10000;
+	int64_t deadline = ferryd_now_ms() + 10000;
 
-	while (now_ms() < deadline) {
+	while (ferryd_now_ms() < deadline) {
 		ferryd_ctl_target_drain(&C, kc, err, sizeof(err));
 		if (ferryd_ctl_target_quiet(&C))
 			break;
@@ -489,10 +483,10 @@ run(struct ferryd *fd, const struct opts *o, uint32_t local_ip, uint32_t peer_ip
 			ferryd_ctl_target_drain(&C, NULL, err, sizeof(err));
 		stats_tick(fd, o->stats, &next_stats);
 		if (!port_link_up(fd)) {
-			if (now_ms() >= next_wait_log) {
+			if (ferryd_now_ms() >= next_wait_log) {
 				ferryd_log(fd, "WAN port %u: link down (cable, NIC, or the peer of a "
 					   "virtual device not up yet): retrying", port_id);
-				next_wait_log = now_ms() + 5000;
+				next_wait_log = ferryd_now_ms() + 5000;
 			}
 			continue;
 		}
@@ -516,11 +510,11 @@ run(struct ferryd *fd, const struct opts *o, uint32_t local_ip, uint32_t peer_ip
 			if (rc == -EACCES || rc == -EPROTO) {
 				ferryd_log(fd, "peer refused or misconfigured: %s", err);
 				sleep(1);
-			} else if (now_ms() >= next_wait_log) {
+			} else if (ferryd_now_ms() >= next_wait_log) {
 				ferryd_log(fd, "waiting for the %s gateway at %s:%u: %s",
 					   fd->role == FERRYD_SOURCE ? "target" : "source", kcc.host,
 					   kcc.port, err);
-				next_wait_log = now_ms() + 5000;
+				next_wait_log = ferryd_now_ms() + 5000;
 			}
 			continue;
 		}
@@ -573,7 +567,7 @@ run(struct ferryd *fd, const struct opts *o, uint32_t local_ip, uint32_t peer_ip
 				sig_hup = 0;
 				reload_rules(fd);
 			}
-			ferryd_ctl_periodic(&C, now_ms());
+			ferryd_ctl_periodic(&C, ferryd_now_ms());
 			stats_tick(fd, o->stats, &next_stats);
 		}
 		if (sig_stop) {

@@ -38,21 +38,31 @@ wan_gauge(enum ferry_wan_dp_ctr c)
 	       c == FERRY_WAN_DP_CTR_tx_epoch;
 }
 
+/* WAN counters: cur = this session's workers (gauges come from here), tot = every session.
+ * The session lock keeps the workers from being freed under a reader on another thread. */
+static void
+wan_stats(struct ferryd *fd, struct ferry_wan_dp_stats *cur, struct ferry_wan_dp_stats *tot)
+{
+	memset(cur, 0, sizeof(*cur));
+	pthread_mutex_lock(&fd->sess_lock);
+	for (uint16_t q = 0; q < fd->nqueues; q++)
+		if (fd->dps[q]) {
+			struct ferry_wan_dp_stats s;
+			ferry_wan_dp_stats_read(fd->dps[q], &s);
+			ferry_wan_dp_stats_add(cur, &s);
+		}
+	*tot = fd->wan_prev;
+	pthread_mutex_unlock(&fd->sess_lock);
+	ferry_wan_dp_stats_add(tot, cur);
+}
+
 void
 ferryd_stats_json(struct ferryd *fd, FILE *f)
 {
 	struct ferry_wan_dp_stats cur, tot;
 	uint32_t n = atomic_load(&fd->n_parts);
 
-	memset(&cur, 0, sizeof(cur));
-	for (uint16_t q = 0; q < fd->nqueues; q++)
-		if (fd->dps[q]) {
-			struct ferry_wan_dp_stats s;
-			ferry_wan_dp_stats_read(fd->dps[q], &s);
-			ferry_wan_dp_stats_add(&cur, &s);
-		}
-	tot = fd->wan_prev;
-	ferry_wan_dp_stats_add(&tot, &cur);
+	wan_stats(fd, &cur, &tot);
 
 	fprintf(f, "{\"role\":\"%s\",\"source\":", fd->role == FERRYD_SOURCE ? "source" : "target");
 	json_str(f, fd->source);
@@ -172,18 +182,8 @@ ferryd_metrics_source(void *arg, struct ferry_metrics_emit *e)
 	emit_u64(e, "ferry_session_up", "1 when the WAN session with the peer gateway is up",
 		 FERRY_METRIC_GAUGE, atomic_load(&fd->sess_state) == FERRYD_SESS_UP, rl);
 
-	pthread_mutex_lock(&fd->sess_lock);
 	struct ferry_wan_dp_stats cur, tot;
-	memset(&cur, 0, sizeof(cur));
-	for (uint16_t q = 0; q < fd->nqueues; q++)
-		if (fd->dps[q]) {
-			struct ferry_wan_dp_stats st;
-			ferry_wan_dp_stats_read(fd->dps[q], &st);
-			ferry_wan_dp_stats_add(&cur, &st);
-		}
-	tot = fd->wan_prev;
-	pthread_mutex_unlock(&fd->sess_lock);
-	ferry_wan_dp_stats_add(&tot, &cur);
+	wan_stats(fd, &cur, &tot);
 	for (int c = 0; c < FERRY_WAN_DP_CTR__MAX; c++) {
 		bool g = wan_gauge(c);
 		snprintf(name, sizeof(name), "ferry_wan_%s%s", ferry_wan_dp_ctr_name(c),

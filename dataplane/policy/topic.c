@@ -112,3 +112,39 @@ ferry_policy_scratch_free(struct hs_scratch *scratch)
 {
 	hs_free_scratch(scratch);
 }
+
+int
+ferry_policy_topics_init(struct ferry_policy_topics *t, const struct ferry_policy_snapshot *snap,
+			 char *err, size_t errlen)
+{
+	int rc;
+
+	t->snap = snap;
+	t->db = NULL;
+	t->scratch = NULL;
+	if (snap->topic_db == NULL)
+		return 0;
+	rc = ferry_policy_db_load(snap->topic_db, snap->topic_db_len, &t->db, err, errlen);
+	if (rc == 0 && (rc = ferry_policy_scratch_alloc(t->db, &t->scratch)) != 0) {
+		snprintf(err, errlen, "topic database scratch: %s", strerror(-rc));
+		ferry_policy_db_free(t->db);
+		t->db = NULL;
+	}
+	return rc;
+}
+
+void
+ferry_policy_topics_fini(struct ferry_policy_topics *t)
+{
+	ferry_policy_scratch_free(t->scratch);
+	ferry_policy_db_free(t->db);
+	t->scratch = NULL;
+	t->db = NULL;
+}
+
+enum ferry_policy_topic_decision
+ferry_policy_topics_decide(struct ferry_policy_topics *t, const char *topic, size_t len,
+			   struct ferry_policy_topic_rules *out)
+{
+	return ferry_policy_topic_decide(t->snap, t->db, t->scratch, topic, len, out);
+}

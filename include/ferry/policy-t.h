@@ -144,6 +144,16 @@ struct ferry_policy_topic_rules {
 	uint64_t rules[FERRY_POLICY_RULES_MAX / 64];
 };
 
+struct hs_database;
+struct hs_scratch;
+/** A snapshot's topic decisions, ready to ask (ferry_policy_topics_init): its topic database
+ *  loaded and scratch for it. One thread at a time; the snapshot must outlive it. */
+struct ferry_policy_topics {
+	const struct ferry_policy_snapshot *snap;
+	struct hs_database *db; /**< NULL when the snapshot has no topic lists */
+	struct hs_scratch *scratch;
+};
+
 /**
  * A compiled policy, produced by the control plane and read by the workers.
  *

@@ -79,6 +79,18 @@ enum ferry_policy_topic_decision ferry_policy_topic_decide(const struct ferry_po
 							   struct ferry_policy_topic_rules *out);
 
 /**
+ * Load snap's topic database and scratch for it, for a control-plane user that decides many
+ * topics (ferryd's topic discovery, ferryctl verify, rules test). 0 or -errno with a message.
+ */
+int ferry_policy_topics_init(struct ferry_policy_topics *t, const struct ferry_policy_snapshot *snap,
+			     char *err, size_t errlen);
+void ferry_policy_topics_fini(struct ferry_policy_topics *t);
+/** ferry_policy_topic_decide() with t's database and scratch. */
+enum ferry_policy_topic_decision ferry_policy_topics_decide(struct ferry_policy_topics *t,
+							    const char *topic, size_t len,
+							    struct ferry_policy_topic_rules *out);
+
+/**
  * Turn serialised bytes (snapshot record_db or topic_db) into a database on the heap.
  * Returns 0 or -errno with a message. The runtime proper will use deserialize_at into
  * NUMA-local memory; this is for the control plane, tools and tests.
