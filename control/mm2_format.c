@@ -9,7 +9,11 @@
  */
 #include <stdint.h>
 
+#include <errno.h>
+#include <stdlib.h>
+
 #include "ferry/common.h"
+#include "ferry/kafka.h"
 #include "ferry/mm2.h"
 
 struct ferry_span
@@ -218,4 +222,60 @@ ferry_mm2_offset_sync_decode(struct ferry_span key, struct ferry_span value,
 
 err_parse:
 	return rd.err;
+}
+
+/* ---- offset-syncs as one record batch ------------------------------------------------- */
+
+int
+ferry_mm2_offset_syncs_batch(const struct ferry_mm2_offset_sync *os, size_t n, int64_t ts_ms,
+			     uint8_t **buf, size_t *cap, size_t *len)
+{
+	/* per record: the encoded key and value, plus at most 32 bytes of record framing
+	 * (length, attributes, deltas and lengths as varints, header count); the batch header
+	 * is 61 bytes. The records are written once to scratch and once into the batch. */
+	size_t recs_max = 0;
+	for (size_t i = 0; i < n; i++)
+		recs_max += ferry_mm2_offset_sync_key_size(&os[i]) + FERRY_MM2_OFFSET_SYNC_VALUE_SIZE +
+			    32;
+	size_t kv = recs_max, need = 2 * recs_max + kv + 61;
+	if (n == 0 || n > INT32_MAX)
+		return -EINVAL;
+	if (*cap < need) {
+		uint8_t *nb = realloc(*buf, need);
+		if (nb == NULL)
+			return -ENOMEM;
+		*buf = nb;
+		*cap = need;
+	}
+	/* layout of *buf: [batch: 61 + recs_max][scratch: recs_max][keys and values: kv] */
+	uint8_t *scratch = *buf + 61 + recs_max, *kvp = scratch + recs_max;
+	struct ferry_kafka_record_in *recs = calloc(n, sizeof(*recs));
+	struct ferry_wr w, k, v;
+	size_t used = 0;
+	int rc;
+
+	if (recs == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		size_t ks = ferry_mm2_offset_sync_key_size(&os[i]);
+		ferry_wr_init(&k, kvp + used, ks);
+		ferry_wr_init(&v, kvp + used + ks, FERRY_MM2_OFFSET_SYNC_VALUE_SIZE);
+		if ((rc = ferry_mm2_offset_sync_encode(&os[i], &k, &v)) != 0)
+			goto out_free;
+		recs[i] = (struct ferry_kafka_record_in){
+			.Timestamp = ts_ms,
+			.Key = ferry_span_make(k.p, k.len),
+			.Value = ferry_span_make(v.p, v.len),
+		};
+		used += ks + FERRY_MM2_OFFSET_SYNC_VALUE_SIZE;
+	}
+	struct ferry_kafka_batch_args a = { .ProducerId = -1, .ProducerEpoch = -1,
+					    .BaseSequence = -1 };
+	ferry_wr_init(&w, *buf, 61 + recs_max);
+	rc = ferry_kafka_batch_build(&w, &a, recs, n, NULL, scratch, recs_max);
+	if (rc == 0)
+		*len = w.len;
+out_free:
+	free(recs);
+	return rc;
 }

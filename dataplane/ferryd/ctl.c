@@ -156,6 +156,7 @@ ferryd_ctl_fini(struct ferryd_ctl *c)
 	ferry_osync_store_free(c->osync);
 	ferry_ckpt_state_free(c->ckst);
 	free(c->syncs);
+	free(c->txn_slots);
 	free(c->done);
 	free(c->commit_dirty);
 	if (c->flow_ok)
@@ -218,6 +219,14 @@ leaders(struct ferryd_ctl *c, bool grow, const struct ferry_mm2_topic *t, size_t
 		const char *src = NULL;
 		if (mt->err)
 			continue;
+		if (fd->role == FERRYD_TARGET && fd->exactly_once && mt->partition_cnt > 0 &&
+		    strcmp(mt->topic, fd->syncs_topic) == 0) {
+			for (int j = 0; j < mt->partition_cnt; j++)
+				if (mt->partitions[j].id == 0 && mt->partitions[j].leader >= 0)
+					push_upd(fd, FERRYD_PART_SYNCS, mt->partitions[j].leader,
+						 NULL);
+			continue;
+		}
 		if (grow) {
 			for (size_t k = 0; k < nt && !src; k++)
 				if (strcmp(fd->role == FERRYD_SOURCE ? t[k].name : t[k].remote,
@@ -300,6 +309,14 @@ ferryd_ctl_leaders(struct ferryd_ctl *c, char *err, size_t errlen)
 
 /* ---- target ------------------------------------------------------------------------------ */
 
+static int
+count_rec(void *arg, const struct ferry_mm2_rec *r)
+{
+	(void)r;
+	++*(int64_t *)arg;
+	return 0;
+}
+
 int
 ferryd_ctl_target_load(struct ferryd_ctl *c, char *err, size_t errlen)
 {
@@ -338,6 +355,20 @@ ferryd_ctl_target_load(struct ferryd_ctl *c, char *err, size_t errlen)
 		if (next_tgt < 0)
 			next_tgt = lo;
 		p->tail_skip = hi > next_tgt ? hi - next_tgt : 0;
+		if (fd->exactly_once && p->tail_skip > 0) {
+			/* transactions: the log also holds commit/abort markers and aborted
+			 * records, which take offsets; only what a read_committed reader sees
+			 * was written (on Kafka that is nothing, as data and offset-syncs
+			 * commit together; the mock cluster hides no aborted transaction) */
+			int64_t seen = 0;
+			rc = ferry_mm2_read(&c->flow, fd->target, p->remote, p->partition, next_tgt,
+					    count_rec, &seen, NULL, err, errlen);
+			if (rc != 0) {
+				free(info);
+				return rc;
+			}
+			p->tail_skip = seen;
+		}
 		p->tail_next_tgt = next_tgt;
 		if (p->tail_skip)
 			ferryd_log(fd, "%s-%d: %" PRId64 " record(s) on %s after the last offset-sync "
@@ -346,6 +377,7 @@ ferryd_ctl_target_load(struct ferryd_ctl *c, char *err, size_t errlen)
 				   p->topic, p->partition, p->tail_skip, p->remote, next_tgt);
 	}
 	free(info);
+	c->reload = false;
 	ferryd_log(fd, "offset-syncs loaded: %zu partitions%s", np,
 		   bad ? " (some records did not decode and were skipped)" : "");
 	return 0;
@@ -412,104 +444,214 @@ ferryd_ctl_target_resume(struct ferryd_ctl *c, struct ferry_wan_keychan *kc, cha
 
 static int64_t repl_buf[REPL_MAX];
 
+/* Append the offset-syncs of one written slot to c->syncs (c->ns of them so far). */
+static int
+slot_syncs(struct ferryd_ctl *c, const struct ferryd_slot *s, char *err, size_t errlen)
+{
+	struct ferryd *fd = c->fd;
+	struct ferryd_part *p = &fd->parts[s->part];
+	struct ferry_osync_batch ob = {
+		.topic = p->topic,
+		.partition = p->partition,
+		.src_base = s->src_first,
+		.src_last = s->src_last,
+		.tgt_base = s->tgt_base,
+	};
+	int64_t span = s->src_last - s->src_first + 1;
+	int rc;
+
+	if (s->kind == FERRYD_DESC_SKIP || s->records == 0) {
+		ob.n_repl = 0;
+	} else if (s->n_drops == 0 && (int64_t)s->records == span) {
+		ob.n_repl = s->records;
+	} else if (s->drops_exact && span - s->n_drops == (int64_t)s->records && span <= REPL_MAX) {
+		uint32_t d = 0, r = 0;
+		const uint8_t *dp = s->buf + s->drops_off;
+		for (int64_t o = 0; o < span; o++) {
+			if (d < s->n_drops && ferry_be32(dp + 4 * d) == (uint32_t)o) {
+				d++;
+				continue;
+			}
+			repl_buf[r++] = s->src_first + o;
+		}
+		ob.repl = repl_buf;
+		ob.n_repl = r;
+	} else {
+		/* which records were dropped is not known exactly: a conservative sync
+		 * (translations in this batch fall back to its start, as MM2's do) */
+		ob.n_repl = 0;
+	}
+	if (c->ns + ferry_osync_batch_max(&ob) > c->cap_syncs) {
+		size_t cap = c->cap_syncs * 2 + ferry_osync_batch_max(&ob);
+		struct ferry_mm2_offset_sync *ss = realloc(c->syncs, cap * sizeof(*ss));
+		if (ss == NULL)
+			return ferry_errf(-ENOMEM, err, errlen, "out of memory (offset-syncs)");
+		c->syncs = ss;
+		c->cap_syncs = cap;
+	}
+	rc = ferry_osync_from_batch(c->osync, &ob, c->syncs + c->ns, c->cap_syncs - c->ns);
+	if (rc < 0) {
+		ferryd_log(fd, "offset-syncs for %s-%d %" PRId64 "..%" PRId64 ": %s", p->topic,
+			   p->partition, s->src_first, s->src_last, strerror(-rc));
+		return 0;
+	}
+	c->ns += (size_t)rc;
+	return 0;
+}
+
+/* The slot's offset-syncs are durable: the source may drop what it holds up to it. */
+static void
+slot_synced(struct ferryd_ctl *c, const struct ferryd_slot *s)
+{
+	struct ferryd_part *p = &c->fd->parts[s->part];
+
+	if (!s->failed && s->n_drops != UINT32_MAX &&
+	    s->src_last + 1 > atomic_load(&p->synced_next)) {
+		atomic_store(&p->synced_next, s->src_last + 1);
+		c->commit_dirty[s->part] = true;
+	}
+}
+
+static int
+send_commits(struct ferryd_ctl *c, struct ferry_wan_keychan *kc, char *err, size_t errlen)
+{
+	if (kc == NULL)
+		return 0;
+	for (uint32_t i = 0; i < atomic_load(&c->fd->n_parts); i++)
+		if (c->commit_dirty[i])
+			return send_positions(c, kc, FERRYD_MSG_COMMIT, c->commit_dirty, false, err,
+					      errlen);
+	return 0;
+}
+
+/*
+ * Exactly-once: the io lcore writes the batches of a transaction; here their offset-syncs
+ * are computed as they come, handed to the io lcore as one batch once it closed the
+ * transaction, and the COMMITs go back only after EndTxn(commit) succeeded. An aborted
+ * transaction frees its slots unsynced and ends the session: the source rewinds to its last
+ * COMMIT and sends them again; the next session reloads the offset-syncs (read_committed).
+ */
+static int
+target_drain_txn(struct ferryd_ctl *c, struct ferry_wan_keychan *kc, char *err, size_t errlen)
+{
+	struct ferryd *fd = c->fd;
+	int ph = atomic_load_explicit(&fd->txn_phase, memory_order_acquire);
+	unsigned n;
+	int rc;
+
+	if (c->txn_slots == NULL &&
+	    (c->txn_slots = calloc(fd->n_slots, sizeof(*c->txn_slots))) == NULL)
+		return ferry_errf(-ENOMEM, err, errlen, "out of memory (transaction slots)");
+	while ((n = rte_ring_dequeue_burst_elem(fd->slot_done, c->done, sizeof(uint32_t),
+						DRAIN_MAX, NULL)) > 0) {
+		for (unsigned k = 0; k < n; k++) {
+			struct ferryd_slot *s = &fd->slots[c->done[k]];
+			c->txn_slots[c->n_txn_slots++] = c->done[k];
+			if (s->failed || ph == FERRYD_TXN_ABORTED)
+				continue;
+			if (s->n_drops == UINT32_MAX) {
+				c->commit_dirty[s->part] = true; /* a resend: answer where we are */
+				continue;
+			}
+			if ((rc = slot_syncs(c, s, err, errlen)) != 0)
+				return rc;
+		}
+	}
+	switch (ph) {
+	case FERRYD_TXN_CLOSED:
+		/* every batch of the transaction is in: its offset-syncs join it */
+		fd->txn_syncs_len = 0;
+		if (c->ns > 0) {
+			rc = ferry_mm2_offset_syncs_batch(c->syncs, c->ns, ferryd_now_ms(),
+							  &fd->txn_syncs, &fd->txn_syncs_cap,
+							  &fd->txn_syncs_len);
+			if (rc != 0)
+				return ferry_errf(rc < 0 && rc > -4096 ? rc : -EINVAL, err, errlen,
+						  "encode %zu offset-syncs: %s", c->ns,
+						  rc < 0 && rc > -4096 ? strerror(-rc)
+								       : ferry_err_desc(rc));
+		}
+		atomic_store_explicit(&fd->txn_phase, FERRYD_TXN_SYNCS, memory_order_release);
+		break;
+	case FERRYD_TXN_COMMITTED:
+		for (uint32_t k = 0; k < c->n_txn_slots; k++)
+			slot_synced(c, &fd->slots[c->txn_slots[k]]);
+		ferryd_count(fd, FERRYD_CTR_syncs_written, c->ns);
+		ferryd_count(fd, FERRYD_CTR_txn_commits, 1);
+		/* fallthrough */
+	case FERRYD_TXN_ABORTED:
+		rte_ring_enqueue_bulk_elem(fd->slot_free, c->txn_slots, sizeof(uint32_t),
+					   c->n_txn_slots, NULL);
+		atomic_fetch_sub(&fd->slots_held, c->n_txn_slots);
+		c->n_txn_slots = 0;
+		c->ns = 0;
+		if (ph == FERRYD_TXN_ABORTED) {
+			ferryd_count(fd, FERRYD_CTR_txn_aborts, 1);
+			c->reload = true;
+			rc = ferry_errf(-ECANCELED, err, errlen,
+					"transaction aborted (%s): the source resends from its last "
+					"commit", fd->txn_err[0] ? fd->txn_err : "reason not known");
+			fd->txn_err[0] = '\0';
+			atomic_store_explicit(&fd->txn_phase, FERRYD_TXN_OPEN, memory_order_release);
+			return rc;
+		}
+		atomic_store_explicit(&fd->txn_phase, FERRYD_TXN_OPEN, memory_order_release);
+		break;
+	default:
+		break;
+	}
+	return send_commits(c, kc, err, errlen);
+}
+
+bool
+ferryd_ctl_target_stale(struct ferryd_ctl *c)
+{
+	return c->reload;
+}
+
 int
 ferryd_ctl_target_drain(struct ferryd_ctl *c, struct ferry_wan_keychan *kc, char *err,
 			size_t errlen)
 {
 	struct ferryd *fd = c->fd;
-	unsigned n = rte_ring_dequeue_burst_elem(fd->slot_done, c->done, sizeof(uint32_t), DRAIN_MAX,
-						 NULL);
-	size_t ns = 0;
+	unsigned n;
 	int rc;
 
+	if (fd->exactly_once)
+		return target_drain_txn(c, kc, err, errlen);
+	n = rte_ring_dequeue_burst_elem(fd->slot_done, c->done, sizeof(uint32_t), DRAIN_MAX, NULL);
 	if (n == 0)
-		goto out_commit;
+		return send_commits(c, kc, err, errlen);
+	c->ns = 0;
 	for (unsigned k = 0; k < n; k++) {
 		struct ferryd_slot *s = &fd->slots[c->done[k]];
-		struct ferryd_part *p = &fd->parts[s->part];
 		if (s->failed)
 			continue;
 		if (s->n_drops == UINT32_MAX) {
 			c->commit_dirty[s->part] = true; /* a resend: answer with where we are */
 			continue;
 		}
-		struct ferry_osync_batch ob = {
-			.topic = p->topic,
-			.partition = p->partition,
-			.src_base = s->src_first,
-			.src_last = s->src_last,
-			.tgt_base = s->tgt_base,
-		};
-		int64_t span = s->src_last - s->src_first + 1;
-		if (s->kind == FERRYD_DESC_SKIP || s->records == 0) {
-			ob.n_repl = 0;
-		} else if (s->n_drops == 0 && (int64_t)s->records == span) {
-			ob.n_repl = s->records;
-		} else if (s->drops_exact && span - s->n_drops == (int64_t)s->records &&
-			   span <= REPL_MAX) {
-			uint32_t d = 0, r = 0;
-			const uint8_t *dp = s->buf + s->drops_off;
-			for (int64_t o = 0; o < span; o++) {
-				if (d < s->n_drops && ferry_be32(dp + 4 * d) == (uint32_t)o) {
-					d++;
-					continue;
-				}
-				repl_buf[r++] = s->src_first + o;
-			}
-			ob.repl = repl_buf;
-			ob.n_repl = r;
-		} else {
-			/* which records were dropped is not known exactly: a conservative sync
-			 * (translations in this batch fall back to its start, as MM2's do) */
-			ob.n_repl = 0;
-		}
-		if (ns + ferry_osync_batch_max(&ob) > c->cap_syncs) {
-			size_t cap = c->cap_syncs * 2 + ferry_osync_batch_max(&ob);
-			struct ferry_mm2_offset_sync *ss = realloc(c->syncs, cap * sizeof(*ss));
-			if (ss == NULL)
-				return ferry_errf(-ENOMEM, err, errlen, "out of memory (offset-syncs)");
-			c->syncs = ss;
-			c->cap_syncs = cap;
-		}
-		rc = ferry_osync_from_batch(c->osync, &ob, c->syncs + ns, c->cap_syncs - ns);
-		if (rc < 0) {
-			ferryd_log(fd, "offset-syncs for %s-%d %" PRId64 "..%" PRId64 ": %s", p->topic,
-				   p->partition, s->src_first, s->src_last, strerror(-rc));
-			continue;
-		}
-		ns += (size_t)rc;
+		if ((rc = slot_syncs(c, s, err, errlen)) != 0)
+			return rc;
 	}
 	/* the syncs must be durable before anything is committed back: retry until written */
-	while (ns > 0) {
-		rc = ferry_mm2_syncs_write(&c->flow, c->syncs, ns, err, errlen);
+	while (c->ns > 0) {
+		rc = ferry_mm2_syncs_write(&c->flow, c->syncs, c->ns, err, errlen);
 		if (rc == 0)
 			break;
-		ferryd_log(fd, "writing %zu offset-syncs failed (%s): retrying", ns, err);
+		ferryd_log(fd, "writing %zu offset-syncs failed (%s): retrying", c->ns, err);
 		if (atomic_load(&fd->stop))
 			return rc;
 		struct timespec ts = { 0, 200 * 1000000 };
 		nanosleep(&ts, NULL);
 	}
-	ferryd_count(fd, FERRYD_CTR_syncs_written, ns);
-	for (unsigned k = 0; k < n; k++) {
-		struct ferryd_slot *s = &fd->slots[c->done[k]];
-		struct ferryd_part *p = &fd->parts[s->part];
-		if (!s->failed && s->n_drops != UINT32_MAX &&
-		    s->src_last + 1 > atomic_load(&p->synced_next)) {
-			atomic_store(&p->synced_next, s->src_last + 1);
-			c->commit_dirty[s->part] = true;
-		}
-	}
+	ferryd_count(fd, FERRYD_CTR_syncs_written, c->ns);
+	c->ns = 0;
+	for (unsigned k = 0; k < n; k++)
+		slot_synced(c, &fd->slots[c->done[k]]);
 	rte_ring_enqueue_bulk_elem(fd->slot_free, c->done, sizeof(uint32_t), n, NULL);
 	atomic_fetch_sub(&fd->slots_held, n);
-out_commit:
-	if (kc == NULL)
-		return 0;
-	for (uint32_t i = 0; i < atomic_load(&fd->n_parts); i++)
-		if (c->commit_dirty[i])
-			return send_positions(c, kc, FERRYD_MSG_COMMIT, c->commit_dirty, false, err,
-					      errlen);
-	return 0;
+	return send_commits(c, kc, err, errlen);
 }
 
 /* ---- source ------------------------------------------------------------------------------ */
@@ -600,6 +742,10 @@ ferryd_ctl_periodic(struct ferryd_ctl *c, int64_t now)
 	if (atomic_exchange(&fd->meta_req, false) || now >= c->next_meta) {
 		if (ferryd_ctl_leaders(c, err, sizeof(err)) != 0)
 			ferryd_log(fd, "metadata: %s", err);
+		/* topic configs and ACLs, each only when its sync.topic.*.interval is due */
+		if (fd->role == FERRYD_TARGET &&
+		    ferry_mm2_topic_meta_sync(&c->flow, NULL, now, false, NULL, err, sizeof(err)) != 0)
+			ferryd_log(fd, "topic config/ACL sync: %s", err);
 		c->next_meta = now + 30000;
 	}
 	if (fd->role == FERRYD_SOURCE) {

@@ -31,6 +31,10 @@ struct ferryd_ctl {
 	struct ferry_mm2_offset_sync *syncs;
 	size_t cap_syncs;
 	uint32_t *done;      /* slot indices taken from slot_done this round */
+	size_t ns;           /* syncs computed and not yet written (exactly-once: this txn's) */
+	uint32_t *txn_slots; /* exactly-once: slots of the open transaction (n_slots of them) */
+	uint32_t n_txn_slots;
+	bool reload;         /* exactly-once: reload the offset-syncs at the next session */
 	bool *commit_dirty;  /* per partition: a COMMIT is owed */
 	struct ferry_ckpt_state *ckst;
 	/* source */
@@ -49,7 +53,11 @@ int ferryd_ctl_tables(struct ferryd_ctl *c, char *err, size_t errlen);
 int ferryd_ctl_leaders(struct ferryd_ctl *c, char *err, size_t errlen);
 /** Target: rebuild the offset-sync map from the offset-syncs topic, set synced_next. */
 int ferryd_ctl_target_load(struct ferryd_ctl *c, char *err, size_t errlen);
-/** Target: offset-syncs for written batches, COMMITs to the source. */
+/** Target: whether the next session must reload the offset-syncs (an aborted transaction). */
+bool ferryd_ctl_target_stale(struct ferryd_ctl *c);
+/** Target: offset-syncs for written batches, COMMITs to the source. Exactly-once: the
+ *  offset-syncs go to the io lcore's transaction; -ECANCELED when it was aborted (the session
+ *  must restart so the source resends from the last COMMIT). */
 int ferryd_ctl_target_drain(struct ferryd_ctl *c, struct ferry_wan_keychan *kc, char *err,
 			    size_t errlen);
 /** Target: whether everything accepted has been written and synced. */

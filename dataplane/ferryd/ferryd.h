@@ -61,6 +61,8 @@ enum ferryd_role { FERRYD_SOURCE, FERRYD_TARGET };
 	_(commits_in, "control", "COMMIT positions received (source)")                            \
 	_(commits_out, "control", "COMMIT positions sent (target)")                               \
 	_(syncs_written, "control", "offset-sync records written (target)")                       \
+	_(txn_commits, "control", "exactly-once: transactions committed (batches and their offset-syncs)") \
+	_(txn_aborts, "control", "exactly-once: transactions aborted (the source resent their batches)") \
 	_(sessions, "control", "WAN sessions established")                                       \
 	_(session_resets, "control", "WAN sessions lost (peer gone, key channel error)")            \
 	_(heartbeats, "control", "MM2 heartbeats written")                                        \
@@ -137,8 +139,24 @@ enum ferryd_sess {
 };
 
 /* Leader / broker updates, control -> io (allocated by control, freed by io). */
+/* Exactly-once (target): one transaction cycle, handed between io and control (io.c, ctl.c).
+ * io: OPEN -> CLOSED (nothing more accepted, every batch answered and handed to control),
+ *     SYNCS -> COMMITTED or ABORTED (the offset-syncs produced in the transaction, then EndTxn),
+ *     OPEN -> ABORTED (a batch failed: the transaction was aborted);
+ * control: CLOSED -> SYNCS (the offset-sync batch is in txn_syncs), COMMITTED/ABORTED -> OPEN
+ *     (slots freed; commits sent back, or a new session so the source resends). */
+enum ferryd_txn_phase {
+	FERRYD_TXN_OPEN,
+	FERRYD_TXN_CLOSED,
+	FERRYD_TXN_SYNCS,
+	FERRYD_TXN_COMMITTED,
+	FERRYD_TXN_ABORTED,
+};
+
+#define FERRYD_PART_SYNCS (-2) /* leader update for the offset-syncs partition (exactly-once) */
+
 struct ferryd_leader_upd {
-	int part;          /* -1: broker entry only */
+	int part;          /* -1: broker entry only; FERRYD_PART_SYNCS: the offset-syncs partition */
 	int32_t leader;
 	int32_t node_id;
 	char host[256];
@@ -165,6 +183,14 @@ struct ferryd {
 	struct rte_ring *slot_done; /* target: io -> control, written slots in per-partition order */
 	struct rte_ring *leader_upd; /* control -> io */
 	_Atomic uint32_t slots_held; /* target: slots the io lcore holds (produce in flight) */
+
+	/* exactly-once (target): the transaction cycle, see enum ferryd_txn_phase */
+	_Atomic int txn_phase;
+	char syncs_topic[256];  /* the target cluster's offset-syncs topic (set before io starts) */
+	uint8_t *txn_syncs;     /* control builds the offset-sync batch here in phase CLOSED */
+	size_t txn_syncs_len, txn_syncs_cap;
+	char txn_err[256];      /* io: why the last transaction was aborted (read in ABORTED) */
+	atomic_bool txn_fatal;  /* io: the transactional producer was fenced: restart */
 
 	/* session */
 	_Atomic int sess_state;

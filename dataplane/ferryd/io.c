@@ -40,6 +40,11 @@
 
 #define DONE_BURST 32
 #define RECV_BURST 16
+/* Exactly-once: a transaction closes after this long (Kafka Streams' EOS commit.interval.ms
+ * default), or earlier when half the slots are in it: every close costs a round of
+ * AddPartitionsToTxn/EndTxn, every ms open is latency before the COMMIT. */
+#define TXN_MS 100
+#define SYNCS_COOKIE UINT64_MAX
 
 /* State private to the io lcore. */
 struct io {
@@ -54,9 +59,26 @@ struct io {
 	uint32_t idle;
 	bool drained; /* source: fetches paused for the stop */
 	uint32_t drops[FERRYD_DESC_DROPS_MAX];
+	/* exactly-once (target): the transaction this lcore has open, see ferryd_txn_phase */
+	bool txn_open;      /* begun */
+	bool txn_closing;   /* nothing more goes into it */
+	bool txn_ending;    /* commit or abort asked, its EV_TXN not yet seen */
+	bool txn_aborted;   /* its abort completed: hand it to control once flushed */
+	int64_t txn_t0;     /* ms its first slot came */
+	uint32_t txn_slots; /* slots accepted into it */
+	int sync_uh;        /* producer handle of the offset-syncs partition, -1 until used */
+	int32_t sync_leader;
 };
 
 static struct io io_state;
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 extern struct rte_rcu_qsbr *ferryd_qsbr;
 struct rte_rcu_qsbr *ferryd_qsbr;
 
@@ -484,6 +506,8 @@ static bool
 tgt_queued(struct io *io, struct ferryd_part *p, uint32_t si, uint16_t q, uint8_t lane)
 {
 	atomic_fetch_add(&io->fd->slots_held, 1);
+	if (io->txn_slots++ == 0)
+		io->txn_t0 = mono_ms();
 	order_push(p, si);
 	ferry_wan_dp_release(io->fd->dps[q], lane);
 	order_flush(io, p);
@@ -628,6 +652,19 @@ tgt_recv(struct io *io)
 	struct ferry_wan_dp_delivery d;
 	unsigned total = 0;
 
+	if (fd->exactly_once) {
+		/* deliveries wait (in the lanes) while a transaction is being ended */
+		if (io->txn_closing ||
+		    atomic_load_explicit(&fd->txn_phase, memory_order_acquire) != FERRYD_TXN_OPEN)
+			return 0;
+		if (!io->txn_open) {
+			int rc = ferry_uring_txn_begin(fd->ur);
+			if (rc != 0 && rc != -EALREADY)
+				return 0; /* FATAL: reported by tgt_txn_event */
+			io->txn_open = true;
+			io->txn_slots = 0;
+		}
+	}
 	if (io->held) {
 		if (!tgt_delivery(io, io->held_q, &io->held_d))
 			return 0;
@@ -656,10 +693,25 @@ tgt_delivered(struct io *io, const struct ferry_uring_ev_delivery *dv)
 {
 	struct ferryd *fd = io->fd;
 	uint32_t si = (uint32_t)dv->cookie;
-	struct ferryd_slot *s = &fd->slots[si];
-	struct ferryd_part *p = &fd->parts[s->part];
+	struct ferryd_slot *s;
+	struct ferryd_part *p;
 
-	if (dv->err != 0) {
+	if (dv->cookie == SYNCS_COOKIE) {
+		if (dv->err != 0) /* the transaction is doomed: EV_TXN ABORT_REQUIRED follows */
+			ferryd_log(fd, "offset-syncs batch refused: %s",
+				   dv->msg ? dv->msg : ferry_err_name(dv->err));
+		return;
+	}
+	s = &fd->slots[si];
+	p = &fd->parts[s->part];
+	if (dv->err != 0 && fd->exactly_once) {
+		/* not a partition stop: the transaction is aborted and the source resends */
+		ferryd_count(fd, FERRYD_CTR_produce_errors, 1);
+		snprintf(fd->txn_err, sizeof(fd->txn_err), "%s-%d: %s", p->remote, p->partition,
+			 dv->msg ? dv->msg : ferry_err_name(dv->err));
+		s->failed = true;
+		s->tgt_base = -1;
+	} else if (dv->err != 0) {
 		char why[256];
 		snprintf(why, sizeof(why), "the target refused a batch: %s",
 			 dv->msg ? dv->msg : ferry_err_name(dv->err));
@@ -690,6 +742,140 @@ tgt_up(struct io *io)
 			p->accepted_last = synced - 1;
 	}
 	io->held = false;
+}
+
+/* ---- target, exactly-once -------------------------------------------------------------- */
+
+/* Every batch of the transaction answered and handed to control, in order? */
+static bool
+tgt_txn_flushed(struct io *io)
+{
+	struct ferryd *fd = io->fd;
+	uint32_t n = atomic_load(&fd->n_parts);
+
+	for (uint32_t i = 0; i < n; i++) {
+		struct ferryd_part *p = &fd->parts[i];
+		if (p->head_order != p->n_order ||
+		    (p->uh >= 0 && ferry_uring_produce_pending(fd->ur, p->uh) > 0))
+			return false;
+	}
+	return io->sync_uh < 0 || ferry_uring_produce_pending(fd->ur, io->sync_uh) == 0;
+}
+
+static void
+tgt_txn_abort(struct io *io, const char *why)
+{
+	struct ferryd *fd = io->fd;
+
+	if (why && !fd->txn_err[0])
+		snprintf(fd->txn_err, sizeof(fd->txn_err), "%s", why);
+	io->txn_closing = true;
+	if (ferry_uring_txn_abort(fd->ur, 2) == 0)
+		io->txn_ending = true;
+}
+
+static void
+tgt_txn_event(struct io *io, const struct ferry_uring_ev_txn *t)
+{
+	struct ferryd *fd = io->fd;
+
+	switch (t->result) {
+	case FERRY_URING_TXN_COMMITTED:
+		io->txn_open = io->txn_closing = io->txn_ending = false;
+		io->txn_slots = 0;
+		atomic_store_explicit(&fd->txn_phase, FERRYD_TXN_COMMITTED, memory_order_release);
+		break;
+	case FERRY_URING_TXN_ABORT_REQUIRED:
+		tgt_txn_abort(io, t->msg ? t->msg : ferry_err_name(t->err));
+		break;
+	case FERRY_URING_TXN_ABORTED:
+		io->txn_open = io->txn_ending = false;
+		io->txn_aborted = true; /* handed to control by tgt_txn once flushed */
+		break;
+	case FERRY_URING_TXN_FATAL:
+		snprintf(fd->txn_err, sizeof(fd->txn_err), "%s",
+			 t->msg ? t->msg : ferry_err_name(t->err));
+		ferryd_log(fd, "ALARM exactly-once producer stopped: %s (another target gateway "
+			   "took the transactional id, or the cluster refused it): restart needed",
+			   fd->txn_err);
+		atomic_store(&fd->txn_fatal, true);
+		io->txn_open = io->txn_ending = false;
+		io->txn_closing = true;
+		io->txn_aborted = true;
+		break;
+	}
+}
+
+/* Close the open transaction when due, produce its offset-syncs, commit. */
+static unsigned
+tgt_txn(struct io *io)
+{
+	struct ferryd *fd = io->fd;
+	int ph = atomic_load_explicit(&fd->txn_phase, memory_order_acquire);
+
+	if (ph == FERRYD_TXN_OPEN) {
+		if (!io->txn_open && !io->txn_aborted)
+			return 0;
+		if (!io->txn_closing && io->txn_slots > 0 &&
+		    (mono_ms() - io->txn_t0 >= TXN_MS || io->txn_slots >= fd->n_slots / 2 ||
+		     io->held || io->state != FERRYD_SESS_UP))
+			io->txn_closing = true;
+		if (!io->txn_closing || io->txn_ending || !tgt_txn_flushed(io))
+			return 0;
+		if (io->txn_aborted) {
+			io->txn_aborted = false;
+			io->txn_closing = false;
+			io->txn_slots = 0;
+			atomic_store_explicit(&fd->txn_phase, FERRYD_TXN_ABORTED,
+					      memory_order_release);
+		} else {
+			atomic_store_explicit(&fd->txn_phase, FERRYD_TXN_CLOSED,
+					      memory_order_release);
+		}
+		return 1;
+	}
+	if (ph != FERRYD_TXN_SYNCS)
+		return 0;
+	if (io->txn_aborted) {
+		if (!tgt_txn_flushed(io))
+			return 0;
+		io->txn_aborted = false;
+		io->txn_closing = false;
+		io->txn_slots = 0;
+		atomic_store_explicit(&fd->txn_phase, FERRYD_TXN_ABORTED, memory_order_release);
+		return 1;
+	}
+	if (io->txn_ending)
+		return 0;
+	if (fd->txn_syncs_len > 0) {
+		struct ferry_uring_src src = { .lane = 0, .first_offset = -1, .last_offset = -1 };
+		int rc;
+		if (io->sync_uh < 0) {
+			if (io->sync_leader < 0)
+				return 0; /* control sends the leader with its next metadata */
+			io->sync_uh = ferry_uring_produce_add(fd->ur, fd->syncs_topic, 0,
+							      io->sync_leader, SYNCS_COOKIE);
+			if (io->sync_uh < 0) {
+				tgt_txn_abort(io, "cannot add the offset-syncs partition");
+				return 1;
+			}
+		}
+		rc = ferry_uring_produce(fd->ur, io->sync_uh, fd->txn_syncs, fd->txn_syncs_len, &src,
+					 SYNCS_COOKIE);
+		if (rc == -EAGAIN)
+			return 0;
+		fd->txn_syncs_len = 0;
+		if (rc != 0) {
+			tgt_txn_abort(io, "the producer refused the offset-syncs batch");
+			return 1;
+		}
+	}
+	int rc = ferry_uring_txn_commit(fd->ur, 1);
+	if (rc == 0)
+		io->txn_ending = true;
+	else if (rc == -ECANCELED)
+		tgt_txn_abort(io, NULL);
+	return 1;
 }
 
 /* ---- both ------------------------------------------------------------------------------ */
@@ -735,6 +921,9 @@ on_event(void *arg, const struct ferry_uring_event *ev)
 	case FERRY_URING_EV_DELIVERY:
 		tgt_delivered(io, &ev->u.delivery);
 		break;
+	case FERRY_URING_EV_TXN:
+		tgt_txn_event(io, &ev->u.txn);
+		break;
 	case FERRY_URING_EV_PRODUCE_STOPPED:
 		ferryd_log(fd, "producer partition %d stopped: %s", ev->u.pstate.part,
 			   ev->u.pstate.msg ? ev->u.pstate.msg : "");
@@ -757,7 +946,11 @@ apply_leaders(struct io *io)
 	struct ferryd_leader_upd *u;
 
 	while (rte_ring_sc_dequeue(fd->leader_upd, (void **)&u) == 0) {
-		if (u->part < 0) {
+		if (u->part == FERRYD_PART_SYNCS) {
+			io->sync_leader = u->leader;
+			if (io->sync_uh >= 0)
+				ferry_uring_set_leader(fd->ur, io->sync_uh, u->leader);
+		} else if (u->part < 0) {
 			char err[160];
 			if (ferry_uring_broker_set(fd->ur, u->node_id, u->host, u->port, err,
 						   sizeof(err)) != 0)
@@ -780,6 +973,8 @@ ferryd_io_init(struct ferryd *fd, char *err, size_t errlen)
 
 	memset(io, 0, sizeof(*io));
 	io->fd = fd;
+	io->sync_uh = -1;
+	io->sync_leader = -1;
 	fd->ur = ferry_uring_new(&fd->urc, on_event, io, err, errlen);
 	if (fd->ur == NULL)
 		return -EINVAL;
@@ -877,6 +1072,8 @@ ferryd_io_main(void *arg)
 			for (uint32_t i = 0; i < n; i++)
 				if (fd->parts[i].n_order)
 					order_flush(io, &fd->parts[i]);
+			if (fd->exactly_once)
+				work += tgt_txn(io);
 		}
 		rte_rcu_qsbr_quiescent(ferryd_qsbr, 0);
 		if (work || fd->busy_poll) {

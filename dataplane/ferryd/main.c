@@ -481,6 +481,11 @@ run(struct ferryd *fd, const struct opts *o, uint32_t local_ip, uint32_t peer_ip
 		/* target: keep writing what was accepted while no source is connected */
 		if (fd->role == FERRYD_TARGET)
 			ferryd_ctl_target_drain(&C, NULL, err, sizeof(err));
+		if (atomic_load(&fd->txn_fatal)) {
+			ferryd_log(fd, "stopping: the exactly-once producer cannot write any more (%s)",
+				   fd->txn_err);
+			return 3;
+		}
 		stats_tick(fd, o->stats, &next_stats);
 		if (!port_link_up(fd)) {
 			if (ferryd_now_ms() >= next_wait_log) {
@@ -523,7 +528,7 @@ run(struct ferryd *fd, const struct opts *o, uint32_t local_ip, uint32_t peer_ip
 		/* tables (io parked), then where to resume */
 		rc = ferryd_ctl_tables(&C, err, sizeof(err));
 		if (rc == 0 && fd->role == FERRYD_TARGET) {
-			if (first)
+			if (first || ferryd_ctl_target_stale(&C))
 				rc = ferryd_ctl_target_load(&C, err, sizeof(err));
 			else
 				rc = 0;
@@ -599,7 +604,7 @@ main(int argc, char **argv)
 	struct opts o = { 0 };
 	struct ferry_conf *conf = NULL;
 	struct ferryd *fd = &G;
-	char err[1024], note[160];
+	char err[1024], note[160], txn_id[300] = "";
 	char **eargv = NULL;
 	int eargc, sep, rc, ret = 1;
 	const struct ferry_conf_flow *flows;
@@ -688,6 +693,20 @@ main(int argc, char **argv)
 		ferryd_log(fd, "%s", err);
 		ret = 2;
 		goto out_early;
+	}
+	if (fd->exactly_once && fd->role == FERRYD_TARGET) {
+		/* the offset-syncs are written in the target's transaction with their batches */
+		if (strcmp(C.flow.syncs_cluster, fd->target) != 0) {
+			ferryd_log(fd, "%s: ferry.exactly.once = true needs offset-syncs.topic.location "
+				   "= target (the offset-syncs are written in the same transaction as "
+				   "the batches they describe)", o.config);
+			ret = 2;
+			goto out_early;
+		}
+		snprintf(fd->syncs_topic, sizeof(fd->syncs_topic), "%s", C.flow.syncs_topic);
+		snprintf(txn_id, sizeof(txn_id), "ferry-%s-%s", fd->source, fd->target);
+		ferryd_log(fd, "exactly-once: transactional id %s, offset-syncs in %s", txn_id,
+			   fd->syncs_topic);
 	}
 	if (fd->role == FERRYD_SOURCE && C.rules_file) {
 		struct ferry_policy_rt *old = NULL;
@@ -841,6 +860,8 @@ main(int argc, char **argv)
 	fd->urc.produce_max_inflight =
 	    (unsigned)ferry_conf_int(conf, fd->flow, "ferry.producer.max.in.flight");
 	fd->urc.max_parts = FERRYD_MAX_PARTS;
+	if (txn_id[0])
+		fd->urc.transactional_id = txn_id;
 	rte_eal_remote_launch(ferryd_io_main, fd, io_lcore);
 	while (!atomic_load(&fd->io_running) && !atomic_load(&fd->io_failed))
 		usleep(1000);

@@ -49,6 +49,16 @@ int ferry_mm2_checkpoint_decode(struct ferry_span key, struct ferry_span value,
 int ferry_mm2_offset_sync_decode(struct ferry_span key, struct ferry_span value,
 				 struct ferry_mm2_offset_sync *os);
 
+/**
+ * Encode offset-syncs as ONE uncompressed v2 record batch (keys and values as above, timestamp
+ * ts_ms, no producer id: the producer that writes it sets those), for a producer that writes
+ * whole batches itself: ferryd writes them inside the target's transaction with the batches
+ * they describe. *buf grows (realloc) as needed; *len gets the batch size. n >= 1.
+ * 0, -ENOMEM, or a negative enum ferry_err from the record codec.
+ */
+int ferry_mm2_offset_syncs_batch(const struct ferry_mm2_offset_sync *os, size_t n, int64_t ts_ms,
+				 uint8_t **buf, size_t *cap, size_t *len);
+
 /** Bytes a record's key / value take once encoded (for sizing buffers). */
 size_t ferry_mm2_heartbeat_key_size(const struct ferry_mm2_heartbeat *hb);
 size_t ferry_mm2_checkpoint_key_size(const struct ferry_mm2_checkpoint *cp);

@@ -5,12 +5,15 @@
 # target once (or at least once, duplicates counted), in order, with its policy applied, and
 # that nothing denied crossed.
 #
-# usage: faults.sh BUILD_DIR CASE [RECORDS]
+# usage: faults.sh BUILD_DIR CASE [RECORDS [MODE]]
 #   CASE: kill-source | kill-target | sigterm | broker | leader | outage | loss | reload |
 #         corrupt | clean
+#   MODE: idempotent (default: idempotent producer, offset-syncs on the source, restarts
+#         reconciled from the offset-syncs) or eos (ferry.exactly.once: the target writes each
+#         batch and its offset-syncs in one Kafka transaction; offset-syncs on the target)
 # Exit 0 pass, 1 fail, 77 skip (DPDK cannot start here).
 set -u
-BUILD=$(cd "$1" && pwd); CASE=$2; RECORDS=${3:-20000}
+BUILD=$(cd "$1" && pwd); CASE=$2; RECORDS=${3:-20000}; PMODE=${4:-idempotent}
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 T=$(mktemp -d /tmp/ferry-e2e.XXXXXX)
 . "$SRC/tests/e2e/lib.sh"
@@ -22,16 +25,22 @@ E2E_KC_PORT=$((20000 + $$ % 5000)); export E2E_KC_PORT
 
 e2e_certs
 e2e_mock london trades:4 orders:3 client-trades:2 heartbeats:1 mm2-offset-syncs.singapore.internal:1
-e2e_mock singapore london.trades:4 london.orders:3 london.heartbeats:1 heartbeats:1 london.checkpoints.internal:1
+SYNCS_T=; EXTRA=
+if [ "$PMODE" = eos ]; then
+	SYNCS_T=mm2-offset-syncs.london.internal:1
+	EXTRA="ferry.exactly.once = true
+offset-syncs.topic.location = target"
+fi
+e2e_mock singapore london.trades:4 london.orders:3 london.heartbeats:1 heartbeats:1 london.checkpoints.internal:1 $SYNCS_T
 IMP="--delay 10ms"
 [ "$CASE" = loss ] && IMP="--delay 10ms --loss 5% --reorder 2%,3ms"
 [ "$CASE" = outage ] && IMP="--delay 10ms --outage 6s+10s"
 e2e_wanem "$IMP"
 RULES=$SRC/tests/e2e/rules-e2e.yaml
 cp "$RULES" "$T/rules.yaml"
-e2e_config source "$T/rules.yaml"
+e2e_config source "$T/rules.yaml" "$EXTRA"
 # the target reads the same rules for its topic decisions: a denied topic is never created there
-e2e_config target "$T/rules.yaml"
+e2e_config target "$T/rules.yaml" "$EXTRA"
 e2e_gateway target
 e2e_gateway source
 e2e_wait_stat source 's["session"]["up"]' 60 || { tail -20 "$T/source.log" "$T/target.log"; e2e_die "no session"; }
@@ -145,8 +154,9 @@ for f in sys.argv[1:]:
     print(f"{s['role']}: sessions={c['sessions']} resets={c['session_resets']} "
           f"batches_out={c['batches_out']} dup_batches={c['dup_batches']} "
           f"tail_reconciled={c['tail_reconciled']} "
+          f"txn_commits={c['txn_commits']} txn_aborts={c['txn_aborts']} "
           f"stopped={c['partitions_stopped']} wan_retx={s['wan']['tx_retx']}")
 PY
 grep -h 'ALARM' "$T/source.log" "$T/target.log" | head
-[ $rc -eq 0 ] || { KEEP=1; echo "FAIL ($CASE): verify exit $rc; logs in $T"; exit 1; }
-echo "PASS ($CASE)"
+[ $rc -eq 0 ] || { KEEP=1; echo "FAIL ($CASE, $PMODE): verify exit $rc; logs in $T"; exit 1; }
+echo "PASS ($CASE, $PMODE)"
