@@ -2214,6 +2214,18 @@ check_flows(struct ferry_conf *c)
 			    "flow %s->%s: ferry.exactly.once needs read_committed", f->source,
 			    f->target);
 		}
+		/* exactly-once writes the offset-syncs in the target's transaction */
+		if (ferry_conf_bool(c, fl, "ferry.exactly.once") &&
+		    strcmp(ferry_conf_str(c, fl, "offset-syncs.topic.location"), "target") != 0) {
+			unsigned l = ferry_conf_line(c, fl, "offset-syncs.topic.location");
+			if (l == 0)
+				l = ferry_conf_line(c, fl, "ferry.exactly.once");
+			ERR(c, l ? l : f->line, "offset-syncs.topic.location",
+			    "set offset-syncs.topic.location = target",
+			    "flow %s->%s: ferry.exactly.once writes the offset-syncs in the same "
+			    "transaction as the batches, on the target cluster",
+			    f->source, f->target);
+		}
 	}
 	if (enabled == 0 && c->n_clusters > 0)
 		WARN(c, c->clusters_line, "clusters",

@@ -39,7 +39,9 @@ usage(FILE *f)
 		"                produce stdin lines (key<TAB>value, or value) as one batch\n"
 		"  decode        FILE                         decode a file of raw record batches\n"
 		"  mock          [--brokers N] [--topic T[:PARTS]]... [--control FIFO]  run a librdkafka mock\n"
-		"                cluster; FIFO lines: down N, up N, leader TOPIC PART BROKER\n"
+		"                cluster; FIFO lines: down N, up N, leader TOPIC PART BROKER,\n"
+		"                errors APIKEY ERRCODE COUNT (the next COUNT requests of APIKEY\n"
+		"                fail with ERRCODE)\n"
 		"  rules check   FILE | --pack NAME           compile a policy rules file, print its\n"
 		"                rules and database sizes; errors as FILE:LINE\n"
 		"  rules test    FILE | --pack NAME (--records F | --batch F)\n"
@@ -49,8 +51,10 @@ usage(FILE *f)
 		"  config check  FILE [--json] [--fragment]   check an MM2/ferry properties file;\n"
 		"                findings as FILE:LINE: error|warning: KEY: message (hint)\n"
 		"\n"
-		"  status      --config F [--from A --to B] [--json]   per flow and partition: source\n"
-		"              end, replicated up to, lag (records, ms), heartbeat age\n"
+		"  status      --config F [--from A --to B] [--json] [--stats FILE]   per flow and\n"
+		"              partition: source end, replicated up to, lag (records, ms), heartbeat\n"
+		"              age, denied records; masked/tokenised from ferryd's --stats JSON\n"
+		"              (`status --help` says where each count comes from)\n"
 		"  translate   --config F --group G --from A --to B [--via auto|syncs|checkpoints]\n"
 		"  failover    --config F --group G --from A --to B   commit translated offsets on B\n"
 		"              (refused while G is active there)\n"
@@ -516,7 +520,7 @@ ferryctl_mock(int argc, char **argv)
 		fprintf(stderr, "mock: --control %s: %s\n", control, strerror(errno));
 	while (!atomic_load(&mock_stop)) {
 		char line[512], topic[256];
-		int a, b;
+		int a, b, n;
 		if (cf == NULL || fgets(line, sizeof(line), cf) == NULL) {
 			if (cf && feof(cf))
 				clearerr(cf);
@@ -530,6 +534,13 @@ ferryctl_mock(int argc, char **argv)
 			rd_kafka_mock_broker_set_up(mc, a);
 		else if (sscanf(line, "leader %255s %d %d", topic, &a, &b) == 3)
 			rd_kafka_mock_partition_set_leader(mc, topic, a, b);
+		else if (sscanf(line, "errors %d %d %d", &a, &b, &n) == 3 && a >= 0 && n > 0 &&
+			 n <= 64) {
+			rd_kafka_resp_err_t errs[64];
+			for (int i = 0; i < n; i++)
+				errs[i] = (rd_kafka_resp_err_t)b;
+			rd_kafka_mock_push_request_errors_array(mc, (int16_t)a, (size_t)n, errs);
+		}
 		else
 			fprintf(stderr, "mock: unknown control command: %s", line);
 		fprintf(stderr, "mock: %s", line);

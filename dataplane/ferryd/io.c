@@ -64,6 +64,8 @@ struct io {
 	bool txn_closing;   /* nothing more goes into it */
 	bool txn_ending;    /* commit or abort asked, its EV_TXN not yet seen */
 	bool txn_aborted;   /* its abort completed: hand it to control once flushed */
+	bool txn_hold;      /* aborted: nothing is accepted until the next session (the source
+			     * rewinds to its last COMMIT; what is in the lanes now is stale) */
 	int64_t txn_t0;     /* ms its first slot came */
 	uint32_t txn_slots; /* slots accepted into it */
 	int sync_uh;        /* producer handle of the offset-syncs partition, -1 until used */
@@ -654,7 +656,7 @@ tgt_recv(struct io *io)
 
 	if (fd->exactly_once) {
 		/* deliveries wait (in the lanes) while a transaction is being ended */
-		if (io->txn_closing ||
+		if (io->txn_closing || io->txn_hold ||
 		    atomic_load_explicit(&fd->txn_phase, memory_order_acquire) != FERRYD_TXN_OPEN)
 			return 0;
 		if (!io->txn_open) {
@@ -742,6 +744,7 @@ tgt_up(struct io *io)
 			p->accepted_last = synced - 1;
 	}
 	io->held = false;
+	io->txn_hold = false;
 }
 
 /* ---- target, exactly-once -------------------------------------------------------------- */
@@ -826,6 +829,7 @@ tgt_txn(struct io *io)
 			io->txn_aborted = false;
 			io->txn_closing = false;
 			io->txn_slots = 0;
+			io->txn_hold = true;
 			atomic_store_explicit(&fd->txn_phase, FERRYD_TXN_ABORTED,
 					      memory_order_release);
 		} else {
@@ -842,6 +846,7 @@ tgt_txn(struct io *io)
 		io->txn_aborted = false;
 		io->txn_closing = false;
 		io->txn_slots = 0;
+		io->txn_hold = true;
 		atomic_store_explicit(&fd->txn_phase, FERRYD_TXN_ABORTED, memory_order_release);
 		return 1;
 	}

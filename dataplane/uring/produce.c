@@ -315,9 +315,12 @@ stop_partition(struct ferry_uring *ur, int part, int err, const char *msg)
 	struct ferry_upart *p = &ur->parts[part];
 	struct ferry_uring_event ev = { .type = FERRY_URING_EV_PRODUCE_STOPPED };
 
-	/* batches of the open transaction are lost: it can only be aborted now */
+	/* batches of the open transaction are lost: it can only be aborted now; its abort
+	 * discards everything the partition had and bumps the epoch, so the partition can
+	 * serve the next transaction (the Java producer carries on after abortTransaction) */
 	if (ur->txn.on && p->q_n > 0)
 		ferry_uring_txn_abortable(ur, err, msg);
+	p->txn_stopped = ur->txn.on && ur->txn.state != FERRY_UTXN_FATAL;
 	p->pstate = FERRY_UPROD_STOPPED;
 	p->gen++;
 	while (p->q_n > 0) {

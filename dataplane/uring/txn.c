@@ -494,6 +494,14 @@ end_done(struct ferry_uring *ur, bool commit)
 		if (p->kind != FERRY_UPART_PRODUCE)
 			continue;
 		p->txn_part = FERRY_UTXN_PART_NONE;
+		if (!commit && p->pstate == FERRY_UPROD_STOPPED && p->txn_stopped &&
+		    t->state != FERRY_UTXN_FATAL) {
+			/* stopped by a batch error of this transaction: what it held was
+			 * reported; its sequences were spent, so the new epoch below */
+			p->pstate = FERRY_UPROD_READY;
+			p->txn_stopped = false;
+			unknown_seq = true;
+		}
 		if (commit || p->pstate == FERRY_UPROD_STOPPED)
 			continue;
 		/* aborted: what was not written goes back to the owner; a reconcile under way

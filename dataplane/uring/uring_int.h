@@ -220,6 +220,7 @@ struct ferry_upart {
 	bool recon_inflight;
 	uint8_t recon_tries;
 	bool draining;     /* retriable error: resend only when every answer is back */
+	bool txn_stopped;  /* stopped by a batch error inside a transaction: its abort revives it */
 	int inflight_bidx; /* broker the in-flight batches went to */
 	uint8_t txn_part;  /* enum ferry_utxn_part: in the open transaction yet? */
 };

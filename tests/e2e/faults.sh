@@ -7,7 +7,7 @@
 #
 # usage: faults.sh BUILD_DIR CASE [RECORDS [MODE]]
 #   CASE: kill-source | kill-target | sigterm | broker | leader | outage | loss | reload |
-#         corrupt | clean
+#         corrupt | abort (eos only: target Produce requests fail, transactions abort) | clean
 #   MODE: idempotent (default: idempotent producer, offset-syncs on the source, restarts
 #         reconciled from the offset-syncs) or eos (ferry.exactly.once: the target writes each
 #         batch and its offset-syncs in one Kafka transaction; offset-syncs on the target)
@@ -99,6 +99,14 @@ corrupt)
 		echo "note: the broker refused the corrupt batch: $(cat "$T/corrupt.log")" >>"$T/events"
 	printf 'k4\tgood-after\n' | "$FERRYCTL" produce --broker "$b" --topic trades --partition 0 >/dev/null 2>&1
 	echo "corrupt batch written to trades-0" >>"$T/events" ;;
+abort)
+	[ "$PMODE" = eos ] || e2e_die "the abort case needs MODE eos"
+	# three times, INVALID_RECORD (87) for the next 3 Produce requests on the target: the
+	# transaction holding the refused batches is aborted, the source resends them
+	for i in 1 2 3; do
+		sleep 3; e2e_mock_cmd singapore "errors 0 87 3"
+		echo "singapore: next 3 Produce requests fail (INVALID_RECORD)" >>"$T/events"
+	done ;;
 reload)
 	sleep 5
 	# a reload that adds a rule: records produced later are masked by it too

@@ -1833,6 +1833,34 @@ test_txn_error(void **state)
 		scan_txn_batches(p, a.last.producer_id, a.last.producer_epoch, &sc);
 		assert_int_equal(sc.epoch_seq, 0);
 	}
+	/* a batch refused for good (INVALID_RECORD stops its partition): the transaction
+	 * must be aborted, and the abort gives the partition back for the next one */
+	rd_kafka_mock_push_request_errors(H.mc, FERRY_KAFKA_PRODUCE, 1,
+					  RD_KAFKA_RESP_ERR_INVALID_RECORD);
+	int stopped = a.stopped;
+	assert_int_equal(ferry_uring_txn_begin(a.ur), 0);
+	tproduce(&a, 0, 2);
+	tproduce(&a, 1, 2);
+	int rc = ferry_uring_txn_commit(a.ur, 6);
+	assert_true(rc == 0 || rc == -ECANCELED);
+	while (a.n_ev < 5 || a.last.result != FERRY_URING_TXN_ABORT_REQUIRED)
+		wait_txn_events(&a, a.n_ev + 1, NULL);
+	assert_int_equal(a.last.err, FERRY_ERR_INVALID_RECORD);
+	assert_true(a.stopped > stopped);
+	assert_int_equal(ferry_uring_txn_abort(a.ur, 7), 0);
+	int n_ev = a.n_ev;
+	wait_txn_events(&a, n_ev + 1, NULL);
+	assert_int_equal(a.last.result, FERRY_URING_TXN_ABORTED);
+	delivered = a.delivered;
+	assert_int_equal(ferry_uring_txn_begin(a.ur), 0);
+	tproduce(&a, 0, 2);
+	tproduce(&a, 1, 2);
+	assert_int_equal(ferry_uring_txn_commit(a.ur, 8), 0);
+	wait_txn_events(&a, n_ev + 2, NULL);
+	if (a.last.result != FERRY_URING_TXN_COMMITTED)
+		fail_msg("commit after a stopped partition's abort: result %d err %s: %s",
+			 a.last.result, ferry_err_name(a.last.err), a.last_msg);
+	assert_true(a.delivered == delivered + 4);
 	tclient_destroy(&a);
 	cluster_destroy();
 }

@@ -499,7 +499,17 @@ test_gateway_checks(void **state)
 		      "a->b.ferry.exactly.once = true\n");
 	assert_true(has_diag(c, FERRY_CONF_ERROR, 5, "ferry.fetch.isolation.level",
 			     "flow a->b: ferry.exactly.once needs read_committed", NULL));
-	assert_int_equal(ferry_conf_n_errors(c), 1);
+	/* ... and its offset-syncs on the source, where the target's transaction cannot
+	 * write them (the default location) */
+	assert_true(has_diag(c, FERRY_CONF_ERROR, 6, "offset-syncs.topic.location",
+			     "same transaction", "offset-syncs.topic.location = target"));
+	assert_int_equal(ferry_conf_n_errors(c), 2);
+	ferry_conf_free(c);
+
+	c = load(BASE "a->b.enabled = true\n"
+		      "a->b.ferry.exactly.once = true\n"
+		      "a->b.offset-syncs.topic.location = target\n");
+	assert_int_equal(ferry_conf_n_errors(c), 0);
 	ferry_conf_free(c);
 }
 

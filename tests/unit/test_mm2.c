@@ -9,6 +9,7 @@
 #include "testutil.h"
 
 #include "ferry/common.h"
+#include "ferry/kafka.h"
 #include "ferry/mm2.h"
 #include "offsets.h"
 
@@ -580,6 +581,55 @@ test_store_bounded(void **state)
 	ferry_osync_store_free(s);
 }
 
+/* Offset-syncs as one record batch (ferryd's transactional path): a valid v2 batch that
+ * Produce accepts, whose records decode back to the syncs, the first one the §7 vector. */
+static void
+test_offset_syncs_batch(void **state)
+{
+	(void)state;
+	struct ferry_mm2_offset_sync os[3] = {
+		{ ferry_span_str("orders"), 3, 1499, 1479 },
+		{ ferry_span_str("london.trades-with-a-longer-name"), 0, 7, 5 },
+		{ ferry_span_str("t"), 11, 0, 0 },
+	};
+	uint8_t *buf = NULL;
+	size_t cap = 0, len = 0, used = 0;
+	struct ferry_kafka_batch b;
+	struct ferry_kafka_rec_iter it;
+	struct ferry_kafka_record r;
+
+	assert_int_equal(ferry_mm2_offset_syncs_batch(os, 3, TS, &buf, &cap, &len), 0);
+	assert_int_equal(ferry_kafka_batch_parse(ferry_span_make(buf, len), &b, &used), 0);
+	assert_int_equal(used, len);
+	assert_int_equal(ferry_kafka_batch_validate(&b), 0); /* CRC, counts, offsets */
+	assert_int_equal(ferry_kafka_batch_check_produce(&b), 0);
+	assert_int_equal(b.hdr.RecordsCount, 3);
+	assert_int_equal(b.hdr.ProducerId, -1);
+	assert_int_equal(b.hdr.BaseTimestamp, TS);
+	ferry_kafka_rec_iter_init(&it, b.records, b.hdr.RecordsCount);
+	for (int i = 0; i < 3; i++) {
+		struct ferry_mm2_offset_sync d;
+		assert_int_equal(ferry_kafka_rec_next(&it, &r), 1);
+		if (i == 0) {
+			assert_hex(r.Key.p, r.Key.len, OS_KEY);
+			assert_hex(r.Value.p, r.Value.len, OS_VAL);
+		}
+		assert_int_equal(ferry_mm2_offset_sync_decode(r.Key, r.Value, &d), 0);
+		assert_int_equal(d.topic.len, os[i].topic.len);
+		assert_memory_equal(d.topic.p, os[i].topic.p, d.topic.len);
+		assert_int_equal(d.partition, os[i].partition);
+		assert_int_equal(d.upstreamOffset, os[i].upstreamOffset);
+		assert_int_equal(d.offset, os[i].offset);
+	}
+	assert_int_equal(ferry_kafka_rec_next(&it, &r), 0);
+	/* the buffer is reused and grows */
+	size_t cap1 = cap;
+	assert_int_equal(ferry_mm2_offset_syncs_batch(os, 1, TS, &buf, &cap, &len), 0);
+	assert_int_equal(cap, cap1);
+	assert_int_equal(ferry_mm2_offset_syncs_batch(os, 0, TS, &buf, &cap, &len), -EINVAL);
+	free(buf);
+}
+
 int
 main(void)
 {
@@ -589,7 +639,7 @@ main(void)
 		cmocka_unit_test(test_decode_errors),      cmocka_unit_test(test_default_policy),
 		cmocka_unit_test(test_identity_policy),    cmocka_unit_test(test_filters),
 		cmocka_unit_test(test_translate_exact),    cmocka_unit_test(test_translate_cases),
-		cmocka_unit_test(test_store_bounded),
+		cmocka_unit_test(test_store_bounded),     cmocka_unit_test(test_offset_syncs_batch),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
