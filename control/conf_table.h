@@ -66,7 +66,7 @@ _("config.properties.exclude", LIST, CONF_GF, FERRY_CONF_F_REGEX,               
 _("replication.policy.class", CLASS, CONF_GF, 0, CONF_PKG "DefaultReplicationPolicy", 1, 0,    \
   CONF_PKG "DefaultReplicationPolicy|" CONF_PKG "IdentityReplicationPolicy", NULL,                \
   "Remote topic naming: Default prefixes the source alias (london.orders); Identity keeps the "   \
-  "name and relies on provenance headers to prevent loops.")                                      \
+  "name, and a topic the reverse flow wrote (its offset-syncs say so) is never sent back.")       \
 _("replication.policy.separator", STRING, CONF_GF, 0, ".", 1, 64, NULL, NULL,                      \
   "Separator between the source alias and the topic name (Default policy), 1-64 bytes.")          \
 _("replication.policy.internal.topic.separator.enabled", BOOL, CONF_GF, 0, "true", 1, 0, NULL,  \

@@ -5,6 +5,8 @@
 #ifndef FERRY_FERRYCTL_H
 #define FERRY_FERRYCTL_H
 
+#include <stddef.h>
+
 int ferryctl_demo(int argc, char **argv);
 int ferryctl_fetch(int argc, char **argv);
 int ferryctl_produce(int argc, char **argv);
@@ -20,6 +22,14 @@ int ferryctl_status(int argc, char **argv);
 int ferryctl_translate(int argc, char **argv);
 int ferryctl_failover(int argc, char **argv);
 int ferryctl_failback(int argc, char **argv);
+/* mm2_cmd_rules.c (or mm2_cmd_rules_none.c): a flow's topic decisions for status */
+struct ferry_status_rules;
+/** Compile the rules source ("FILE" or "pack:NAME"). 0, or -errno with a message. */
+int ferry_status_rules_open(const char *source, struct ferry_status_rules **out, char *err,
+			    size_t errlen);
+/** "permit", "inspect" or "deny" (NULL when not built). */
+const char *ferry_status_rules_decide(struct ferry_status_rules *r, const char *topic);
+void ferry_status_rules_close(struct ferry_status_rules *r);
 /* verify.c */
 int ferryctl_verify(int argc, char **argv);
 

@@ -55,6 +55,23 @@ struct ferry_mm2_flow {
 	bool (*topic_allow)(void *arg, const char *topic);
 	bool warned_no_list_groups; /* the ListGroups fallback is said once, not every round */
 	void *topic_allow_arg;
+	/* Topic config and ACL sync (topic_sync.c): sync.topic.{configs,acls}.enabled and
+	 * .interval.seconds, when each is next due (0: now), and config.properties.exclude. */
+	bool sync_topic_configs, sync_topic_acls;
+	int64_t sync_topic_configs_interval_ms, sync_topic_acls_interval_ms;
+	int64_t next_configs_ms, next_acls_ms;
+	struct ferry_mm2_filter *config_copy;
+	/* A cluster without the admin API (the mock) is said once per flow and kind, then the
+	 * sync keeps its interval: one refused request per interval, no retry storm. */
+	bool warned_configs_api, warned_acls_api;
+	/* Identity policy with the reverse flow enabled: the topics the reverse flow wrote into
+	 * this flow's source, read from the reverse flow's offset-syncs (ferry_mm2_topics_list
+	 * uses it when its caller passes no provenance). NULL otherwise. */
+	struct ferry_mm2_provenance *auto_prov;
+	const char *rev_syncs_cluster;                  /* where the reverse flow's syncs are */
+	char rev_syncs_topic[FERRY_MM2_TOPIC_MAX + 1];  /* their topic */
+	struct ferry_mm2_policy rev_policy;             /* the reverse flow's naming */
+	int64_t rev_syncs_next;                         /* next offset to read there */
 	rd_kafka_t *clients[2][FERRY_MM2_CLIENT__COUNT]; /* [0] source, [1] target; lazy */
 };
 
@@ -135,7 +152,9 @@ int ferry_mm2_syncs_load(struct ferry_mm2_flow *f, struct ferry_osync_store *s, 
 
 /**
  * The source topics of the flow (metadata, flow filter, loop check) with their partition
- * counts; 'prov' may be NULL. Frees with ferry_mm2_topics_free().
+ * counts. 'prov' NULL: the flow's own (Identity policy with the reverse flow enabled: what the
+ * reverse flow's offset-syncs say it wrote into the source, refreshed first; failing to read
+ * them fails the call, so that no replica is sent back). Frees with ferry_mm2_topics_free().
  */
 struct ferry_mm2_topic {
 	char *name;
@@ -265,7 +284,16 @@ struct ferry_hb_health {
 int ferry_hb_health(struct ferry_mm2_flow *f, int64_t now_ms, struct ferry_hb_health *h, char *err,
 		    size_t errlen);
 
+/**
+ * Bring f->auto_prov up to date from the reverse flow's offset-syncs (read incrementally).
+ * A no-op unless the flow uses the Identity policy and its reverse flow is enabled.
+ */
+int ferry_mm2_provenance_refresh(struct ferry_mm2_flow *f, char *err, size_t errlen);
+
 /* ---- topics (topics.c) ------------------------------------------------------------------ */
+
+/** An admin error that means "this cluster does not do that" (the mock), not "that failed". */
+bool ferry_mm2_admin_unsupported(rd_kafka_resp_err_t e);
 
 /** What ferry_mm2_topics_sync() did. */
 struct ferry_topics_round {
@@ -280,8 +308,38 @@ struct ferry_topics_round {
  * same partition count (CreateTopics, CreatePartitions). When the target has no admin API
  * (the mock) degrade: warn once, trigger auto-creation through a metadata request, and count
  * mismatches. Internal topics (heartbeats, checkpoints, offset-syncs) are created the same way.
+ * Then ferry_mm2_topic_meta_sync() (forced when a topic was created); its failures are warned,
+ * not returned.
  */
 int ferry_mm2_topics_sync(struct ferry_mm2_flow *f, const struct ferry_mm2_provenance *prov,
 			  struct ferry_topics_round *res, char *err, size_t errlen);
+
+/* ---- topic configs and ACLs (topic_sync.c) ---------------------------------------------- */
+
+/** What one ferry_mm2_topic_meta_sync() did. */
+struct ferry_topic_meta_round {
+	bool configs_ran, acls_ran;   /**< the sync was due (or forced) and enabled */
+	bool configs_unsupported;     /**< a cluster refused DescribeConfigs/AlterConfigs */
+	bool acls_unsupported;        /**< a cluster refused DescribeAcls/CreateAcls */
+	size_t topics;                /**< replicated topics whose remote topic exists */
+	size_t configs_altered;       /**< remote topics given their source's configs */
+	size_t configs_copied;        /**< config entries copied over all topics */
+	size_t acls_seen;             /**< topic ACL bindings described on the source */
+	size_t acls_created;          /**< bindings created on the target */
+};
+/**
+ * MM2's topic config sync and topic ACL sync for the flow, each when enabled and due (its
+ * interval since the last run) or when 'force'. Configs: DescribeConfigs of the source topics,
+ * the entries ferry_mm2_config_keep() keeps, AlterConfigs on the remote topics (librdkafka
+ * 2.0.2 has no IncrementalAlterConfigs: the set replaces the remote topic's overrides, as
+ * MM2's legacy mode does). ACLs: DescribeAcls for TOPIC resources on the source,
+ * ferry_mm2_acl_translate() for the replicated topics, CreateAcls on the target.
+ * A cluster without these admin APIs degrades to one warning per flow and kind; the call
+ * still returns 0 (res says so). Other failures: -EIO with cluster, topic and API in 'err'.
+ * 'prov' as for ferry_mm2_topics_list(); 'res' may be NULL.
+ */
+int ferry_mm2_topic_meta_sync(struct ferry_mm2_flow *f, const struct ferry_mm2_provenance *prov,
+			      int64_t now_ms, bool force, struct ferry_topic_meta_round *res,
+			      char *err, size_t errlen);
 
 #endif /* FERRY_CONTROL_MM2_H */

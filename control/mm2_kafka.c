@@ -17,6 +17,7 @@
 
 #include "ferry/common.h"
 #include "mm2.h"
+#include "mm2_sync.h"
 
 #define FLOW_DEFAULT_TIMEOUT_MS 10000
 
@@ -50,9 +51,10 @@ mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int
-ferry_mm2_flow_init(struct ferry_mm2_flow *f, const struct ferry_conf *c, int flow, char *err,
-		    size_t errlen)
+/* with_reverse: also look at the reverse flow (not when initialising that reverse flow). */
+static int
+flow_init(struct ferry_mm2_flow *f, const struct ferry_conf *c, int flow, bool with_reverse,
+	  char *err, size_t errlen)
 {
 	size_t nf;
 	const struct ferry_conf_flow *flows = ferry_conf_flows(c, &nf);
@@ -113,6 +115,18 @@ ferry_mm2_flow_init(struct ferry_mm2_flow *f, const struct ferry_conf *c, int fl
 	f->refresh_topics_interval_ms =
 	    ferry_conf_int(c, flow, "refresh.topics.interval.seconds") * 1000;
 	f->replication_factor = (int)ferry_conf_int(c, flow, "replication.factor");
+	f->sync_topic_configs = ferry_conf_bool(c, flow, "sync.topic.configs.enabled");
+	f->sync_topic_acls = ferry_conf_bool(c, flow, "sync.topic.acls.enabled");
+	f->sync_topic_configs_interval_ms =
+	    ferry_conf_int(c, flow, "sync.topic.configs.interval.seconds") * 1000;
+	f->sync_topic_acls_interval_ms =
+	    ferry_conf_int(c, flow, "sync.topic.acls.interval.seconds") * 1000;
+	ne = ferry_conf_list(c, flow, "config.properties.exclude", &exc);
+	if ((f->config_copy = ferry_mm2_config_filter_new(exc, ne, ferr, sizeof(ferr))) == NULL) {
+		snprintf(err, errlen, "%s->%s: config.properties.exclude: %s", f->source, f->target,
+			 ferr);
+		goto out_free_filters;
+	}
 
 	/* MM2: location source -> mm2-offset-syncs.<target>.internal on the source;
 	 * target -> mm2-offset-syncs.<source>.internal on the target. */
@@ -123,7 +137,47 @@ ferry_mm2_flow_init(struct ferry_mm2_flow *f, const struct ferry_conf *c, int fl
 				     sizeof(f->syncs_topic));
 	ferry_mm2_checkpoints_topic(&f->policy, f->source, f->checkpoints_topic,
 				    sizeof(f->checkpoints_topic));
+
+	/*
+	 * Identity policy, active-active: the reverse flow TARGET->SOURCE writes topics into
+	 * this flow's source under their own names, so nothing in a name says they came from
+	 * the target. What does say it is the reverse flow's offset-syncs: one per batch it
+	 * wrote (DESIGN §4), naming the topic. Remember where they are and how the reverse flow
+	 * names remote topics; ferry_mm2_provenance_refresh() reads them.
+	 */
+	int rev = ferry_conf_flow_find(c, f->target, f->source);
+	if (with_reverse && kind == FERRY_MM2_POLICY_IDENTITY && rev >= 0 && flows[rev].enabled) {
+		struct ferry_mm2_flow r;
+		char rerr[512];
+		if (flow_init(&r, c, rev, false, rerr, sizeof(rerr)) < 0) {
+			snprintf(err, errlen, "%s->%s: its reverse flow: %s", f->source, f->target,
+				 rerr);
+			goto out_free_filters;
+		}
+		f->rev_syncs_cluster = r.syncs_cluster;
+		snprintf(f->rev_syncs_topic, sizeof(f->rev_syncs_topic), "%s", r.syncs_topic);
+		f->rev_policy = r.policy;
+		ferry_mm2_flow_fini(&r);
+		if ((f->auto_prov = ferry_mm2_provenance_new()) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto out_free_filters;
+		}
+	}
 	return 0;
+
+out_free_filters:
+	ferry_mm2_filter_free(f->config_copy);
+	ferry_mm2_filter_free(f->topics);
+	ferry_mm2_filter_free(f->groups);
+	f->config_copy = f->topics = f->groups = NULL;
+	return -EINVAL;
+}
+
+int
+ferry_mm2_flow_init(struct ferry_mm2_flow *f, const struct ferry_conf *c, int flow, char *err,
+		    size_t errlen)
+{
+	return flow_init(f, c, flow, true, err, errlen);
 }
 
 void
@@ -139,7 +193,10 @@ ferry_mm2_flow_fini(struct ferry_mm2_flow *f)
 			}
 	ferry_mm2_filter_free(f->topics);
 	ferry_mm2_filter_free(f->groups);
-	f->topics = f->groups = NULL;
+	ferry_mm2_filter_free(f->config_copy);
+	ferry_mm2_provenance_free(f->auto_prov);
+	f->topics = f->groups = f->config_copy = NULL;
+	f->auto_prov = NULL;
 }
 
 /* ---- clients --------------------------------------------------------------------------- */
@@ -520,6 +577,61 @@ ferry_mm2_syncs_load(struct ferry_mm2_flow *f, struct ferry_osync_store *s, size
 	return rc;
 }
 
+/* ---- provenance (Identity policy, active-active) ------------------------------------------ */
+
+struct prov_load {
+	struct ferry_mm2_flow *f;
+	int rc;
+};
+
+static int
+prov_load_cb(void *arg, const struct ferry_mm2_rec *r)
+{
+	struct prov_load *pl = arg;
+	struct ferry_mm2_flow *f = pl->f;
+	struct ferry_mm2_offset_sync os;
+	char topic[FERRY_MM2_TOPIC_MAX + 1], remote[FERRY_MM2_TOPIC_MAX + 1];
+
+	f->rev_syncs_next = r->offset + 1;
+	if (ferry_mm2_offset_sync_decode((struct ferry_span){ r->key, r->key_len },
+					 (struct ferry_span){ r->value, r->value_len }, &os) != 0 ||
+	    os.topic.len > FERRY_MM2_TOPIC_MAX || memchr(os.topic.p, '\0', os.topic.len))
+		return 0; /* not an offset-sync: says nothing about any topic */
+	memcpy(topic, os.topic.p, os.topic.len);
+	topic[os.topic.len] = '\0';
+	/* The sync names the reverse flow's source topic (on this flow's target); the topic it
+	 * wrote into this flow's source is its remote name by the reverse flow's policy. */
+	if (ferry_mm2_remote_topic(&f->rev_policy, f->target, topic, remote, sizeof(remote)) < 0)
+		return 0;
+	int rc = ferry_mm2_provenance_add(f->auto_prov, remote, f->target);
+	if (rc == -ENOMEM) {
+		pl->rc = rc;
+		return 1;
+	}
+	return 0;
+}
+
+int
+ferry_mm2_provenance_refresh(struct ferry_mm2_flow *f, char *err, size_t errlen)
+{
+	if (f->auto_prov == NULL)
+		return 0;
+	/*
+	 * Incremental: the set only grows (a topic that once came from the target stays a
+	 * replica), so each refresh reads only the syncs written since the last one. A syncs
+	 * topic that was recreated below that offset resets to its start (auto.offset.reset),
+	 * which re-adds the same names.
+	 */
+	struct prov_load pl = { f, 0 };
+	int rc = ferry_mm2_read(f, f->rev_syncs_cluster, f->rev_syncs_topic, 0,
+				f->rev_syncs_next > 0 ? f->rev_syncs_next : -1, prov_load_cb, &pl,
+				NULL, err, errlen);
+	if (rc == 0 && pl.rc < 0)
+		rc = ferry_errf(pl.rc, err, errlen, "cluster %s: reading %s: out of memory",
+				f->rev_syncs_cluster, f->rev_syncs_topic);
+	return rc;
+}
+
 /* ---- topics ---------------------------------------------------------------------------- */
 
 void
@@ -541,6 +653,17 @@ ferry_mm2_topics_list(struct ferry_mm2_flow *f, const struct ferry_mm2_provenanc
 	int rc = 0;
 	*out = NULL;
 	*n = 0;
+	if (prov == NULL && f->auto_prov != NULL) {
+		/* Fail closed: without knowing what the reverse flow wrote here, a replica
+		 * could be sent back where it came from (a loop). */
+		char perr[512];
+		if ((rc = ferry_mm2_provenance_refresh(f, perr, sizeof(perr))) < 0)
+			return ferry_errf(rc, err, errlen,
+					  "%s->%s: which topics came from %s is unknown (the "
+					  "reverse flow's offset-syncs): %s",
+					  f->source, f->target, f->target, perr);
+		prov = f->auto_prov;
+	}
 	rd_kafka_t *src = ferry_mm2_client(f, f->source, FERRY_MM2_READER, err, errlen);
 	rd_kafka_t *dst =
 	    src ? ferry_mm2_client(f, f->target, FERRY_MM2_READER, err, errlen) : NULL;

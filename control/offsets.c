@@ -385,3 +385,28 @@ ferry_osync_reverse(const struct ferry_osync_store *s, const char *topic, int32_
 	*upstream = guess < nx->u ? guess : nx->u;
 	return 0;
 }
+
+int
+ferry_osync_dropped(const struct ferry_osync_store *s, const char *topic, int32_t partition,
+		    int64_t *dropped, int64_t *first_upstream)
+{
+	long pi = part_find(s, topic, partition);
+	if (pi < 0 || s->p[pi].n == 0)
+		return -ENOENT;
+	const struct osync_part *p = &s->p[pi];
+	int64_t n = 0;
+	/* The rules are in offsets.h; why they hold is in the header comment of this file
+	 * (how ferry_osync_from_batch() lays syncs out). */
+	for (size_t i = 1; i < p->n; i++) {
+		const struct osync_entry *a = &p->e[i - 1], *b = &p->e[i];
+		int64_t du = b->u - a->u, dd = b->d - a->d;
+		if (b->drop)
+			n += du;
+		else if (a->drop || du != dd)
+			n += du - 1;
+	}
+	*dropped = n;
+	if (first_upstream)
+		*first_upstream = p->e[0].u;
+	return 0;
+}

@@ -96,6 +96,24 @@ int ferry_osync_reverse(const struct ferry_osync_store *s, const char *topic, in
 /** Next source offset to fetch after a restart, or -1 when the partition has no sync. */
 int64_t ferry_osync_resume(const struct ferry_osync_store *s, const char *topic, int32_t partition);
 
+/**
+ * Source offsets of topic/partition that replication covered but did not write to the target
+ * (records denied or dropped by policy; also offsets that hold no record on the source:
+ * transaction markers, compaction gaps), counted exactly from the syncs kept, from the first
+ * one on. Between consecutive syncs p -> s (offsets.c writes START/END per run of written
+ * records and a DROP for a batch's unwritten tail):
+ *   s a DROP                      s.u - p.u  (nothing in (p.u, s.u] was written)
+ *   p a DROP                      s.u - p.u - 1  (s starts the next run)
+ *   s.u - p.u == s.d - p.d        0  (the END of p's run, or a new run right after it)
+ *   otherwise                     s.u - p.u - 1  (s starts a new run after a gap)
+ * Target offsets that hold no record of ours (an EOS commit marker) only widen s.d - p.d,
+ * which the last rule does not read: they are not counted. Offsets before the first sync are
+ * not counted here; *first_upstream (may be NULL) says where the syncs start so the caller
+ * can add [where replication started, first_upstream). 0, or -ENOENT (no sync).
+ */
+int ferry_osync_dropped(const struct ferry_osync_store *s, const char *topic, int32_t partition,
+			int64_t *dropped, int64_t *first_upstream);
+
 /** Partitions known, in (topic, partition) order. Returns the count; 'info' may be NULL. */
 size_t ferry_osync_parts(const struct ferry_osync_store *s, struct ferry_osync_part_info *info,
 			 size_t cap);

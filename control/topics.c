@@ -5,7 +5,8 @@
  * with the same partition count (CreateTopics), growing it when the source grows
  * (CreatePartitions; decreases are impossible in Kafka). Also creates the flow's internal
  * topics (heartbeats, <source>.checkpoints.internal, the offset-syncs topic) with one
- * partition, as MM2 does.
+ * partition, as MM2 does. After a round, the topic config and ACL syncs run (topic_sync.c):
+ * forced when topics were created, else when due.
  *
  * Control thread only; run at start and every refresh.topics.interval.seconds. Where the
  * target has no admin API (librdkafka's mock cluster) it degrades: one warning, then a
@@ -16,12 +17,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "mm2.h"
 
 /* An admin error that means "this cluster does not do that", not "that failed". */
-static bool
-admin_unsupported(rd_kafka_resp_err_t e)
+bool
+ferry_mm2_admin_unsupported(rd_kafka_resp_err_t e)
 {
 	return e == RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE || e == RD_KAFKA_RESP_ERR__TIMED_OUT ||
 	       e == RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION || e == RD_KAFKA_RESP_ERR__TRANSPORT ||
@@ -65,7 +67,7 @@ create_topic(struct ferry_mm2_flow *f, rd_kafka_t *rk, const char *cluster, cons
 	}
 	if (e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS || e == 0)
 		rc = 0;
-	else if (admin_unsupported(e))
+	else if (ferry_mm2_admin_unsupported(e))
 		rc = -ENOTSUP;
 	else
 		rc = -EIO;
@@ -106,7 +108,7 @@ grow_topic(struct ferry_mm2_flow *f, rd_kafka_t *rk, const char *cluster, const 
 		if (n > 0)
 			e = rd_kafka_topic_result_error(tr[0]);
 	}
-	rc = e == 0 ? 0 : admin_unsupported(e) ? -ENOTSUP : -EIO;
+	rc = e == 0 ? 0 : ferry_mm2_admin_unsupported(e) ? -ENOTSUP : -EIO;
 	if (rc)
 		snprintf(err, errlen, "cluster %s: CreatePartitions %s to %d: %s", cluster, topic,
 			 partitions, rd_kafka_err2str(e));
@@ -259,5 +261,20 @@ ferry_mm2_topics_sync(struct ferry_mm2_flow *f, const struct ferry_mm2_provenanc
 					  &ir, err, errlen);
 		}
 	}
-	return rc;
+	if (rc < 0)
+		return rc;
+
+	/*
+	 * Topic configs and ACLs: at creation (MM2 runs both syncs when its connector starts,
+	 * right after creating the missing topics) and then when due. A failure here is said
+	 * and does not fail the round: the topics exist, replication can go on.
+	 */
+	char merr[512];
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (ferry_mm2_topic_meta_sync(f, prov, now, res->created + res->auto_created > 0, NULL,
+				      merr, sizeof(merr)) < 0)
+		ferry_mm2_warn(f, "%s->%s: topic config/ACL sync: %s", f->source, f->target, merr);
+	return 0;
 }

@@ -12,7 +12,9 @@
  * No timing asserts: every wait is bounded and only the outcome is checked.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -396,6 +398,187 @@ test_topics_identity(void **state)
 	ferry_conf_free(c);
 }
 
+/* Occurrences of 'needle' in 'hay'. */
+static int
+count_str(const char *hay, const char *needle)
+{
+	int n = 0;
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+		n++;
+	return n;
+}
+
+/*
+ * Topic config and ACL sync against the mock, which has neither DescribeConfigs/AlterConfigs
+ * nor DescribeAcls/CreateAcls: each kind degrades to one warning per flow naming the cluster
+ * and the API, the call still succeeds, and nothing is asked again before the interval.
+ * (Which configs and ACLs would be copied is unit-tested against MM2's rules in
+ * tests/unit/test_mm2_sync.c; no real broker is available here.)
+ */
+static void
+test_topic_meta_degrade(void **state)
+{
+	(void)state;
+	char err[512];
+	write_conf("sync.topic.configs.interval.seconds = 30\n");
+	struct ferry_conf *c = load();
+	struct ferry_mm2_flow f;
+	open_flow(c, &f);
+	f.timeout_ms = 2000;
+	assert_true(f.sync_topic_configs);
+	assert_true(f.sync_topic_acls);
+	assert_int_equal(f.sync_topic_configs_interval_ms, 30000);
+	assert_int_equal(f.sync_topic_acls_interval_ms, 600000); /* MM2's default */
+	struct ferry_topic_meta_round r;
+	int64_t t0 = 1700000000000LL;
+	warnings[0] = '\0';
+	assert_int_equal(ferry_mm2_topic_meta_sync(&f, NULL, t0, true, &r, err, sizeof(err)), 0);
+	fprintf(stderr,
+		"topic meta sync: configs ran %d unsupported %d, acls ran %d unsupported %d"
+		"\nwarnings:\n%s",
+		r.configs_ran, r.configs_unsupported, r.acls_ran, r.acls_unsupported, warnings);
+	assert_true(r.configs_ran && r.configs_unsupported);
+	assert_true(r.acls_ran && r.acls_unsupported);
+	assert_true(r.topics > 0); /* there were remote topics to configure */
+	assert_int_equal(r.configs_altered + r.acls_created, 0);
+	assert_int_equal(count_str(warnings, "topic config sync skipped: cluster london: "
+					     "DescribeConfigs"),
+			 1);
+	assert_int_equal(count_str(warnings, "topic ACL sync skipped: cluster london: "
+					     "DescribeAcls"),
+			 1);
+	/* said once per flow and kind, however often it is refused */
+	assert_int_equal(ferry_mm2_topic_meta_sync(&f, NULL, t0 + 1, true, &r, err, sizeof(err)),
+			 0);
+	assert_true(r.configs_unsupported && r.acls_unsupported);
+	assert_int_equal(count_str(warnings, "topic config sync skipped"), 1);
+	assert_int_equal(count_str(warnings, "topic ACL sync skipped"), 1);
+	/* no retry storm: not asked again before each kind's interval */
+	assert_int_equal(
+	    ferry_mm2_topic_meta_sync(&f, NULL, t0 + 29000, false, &r, err, sizeof(err)), 0);
+	assert_false(r.configs_ran);
+	assert_false(r.acls_ran);
+	assert_int_equal(
+	    ferry_mm2_topic_meta_sync(&f, NULL, t0 + 31001, false, &r, err, sizeof(err)), 0);
+	assert_true(r.configs_ran);
+	assert_false(r.acls_ran);
+	ferry_mm2_flow_fini(&f);
+	ferry_conf_free(c);
+
+	/* disabled: never asked */
+	write_conf("sync.topic.configs.enabled = false\nsync.topic.acls.enabled = false\n");
+	c = load();
+	open_flow(c, &f);
+	assert_int_equal(ferry_mm2_topic_meta_sync(&f, NULL, t0, true, &r, err, sizeof(err)), 0);
+	assert_false(r.configs_ran);
+	assert_false(r.acls_ran);
+	ferry_mm2_flow_fini(&f);
+	ferry_conf_free(c);
+}
+
+/*
+ * Active-active under the Identity policy: london->singapore and singapore->london both on,
+ * topics keep their names. What singapore->london wrote into london (its offset-syncs say
+ * so) must never go back to singapore, and the other way round; a local topic still flows.
+ * The reverse flows' data paths are simulated like the one in section 3.
+ */
+static void
+test_identity_active_active(void **state)
+{
+	(void)state;
+	char err[512], out[16384];
+	struct msg m[4];
+	int64_t offs[4];
+	const char *ident = "replication.policy.class = "
+			    "org.apache.kafka.connect.mirror.IdentityReplicationPolicy\n"
+			    "singapore->london.enabled = true\n"
+			    "singapore->london.topics = orders\\\\..*\n";
+	for (int i = 0; i < 4; i++) {
+		m[i].key_len = (size_t)snprintf(m[i].key, sizeof(m[i].key), "k%d", i);
+		m[i].value_len = (size_t)snprintf(m[i].value, sizeof(m[i].value), "order-%d", i);
+		m[i].ts = 1700000000000LL + i;
+	}
+	/* orders.sg is singapore's own; orders.ldn is london's own */
+	rd_kafka_mock_topic_create(singapore, "orders.sg", 1, 1);
+	rd_kafka_mock_topic_create(london, "orders.ldn", 1, 1);
+	produce(sbs, "orders.sg", 0, m, 4, offs);
+	produce(lbs, "orders.ldn", 0, m, 4, offs);
+	write_conf(ident);
+	struct ferry_conf *c = load();
+	struct ferry_mm2_flow f, r;
+	open_flow(c, &f);
+	int ri = ferry_conf_flow_find(c, "singapore", "london");
+	assert_true(ri >= 0);
+	assert_int_equal(ferry_mm2_flow_init(&r, c, ri, err, sizeof(err)), 0);
+	r.timeout_ms = 5000;
+	r.warn = warn_cb;
+	assert_non_null(f.auto_prov); /* Identity + reverse flow enabled */
+	assert_non_null(r.auto_prov);
+
+	/* singapore->london replicates orders.sg into london under the same name, with its
+	 * offset-syncs (location target: mm2-offset-syncs.singapore.internal on london) */
+	produce(lbs, "orders.sg", 0, m, 4, offs);
+	struct ferry_osync_store *s = ferry_osync_store_new(0);
+	struct ferry_osync_batch b = { "orders.sg", 0, 0, 3, offs[0], NULL, 0 };
+	struct ferry_mm2_offset_sync os[8];
+	int ns = ferry_osync_from_batch(s, &b, os, 8);
+	assert_true(ns > 0);
+	assert_int_equal(ferry_mm2_syncs_write(&r, os, (size_t)ns, err, sizeof(err)), 0);
+	assert_string_equal(r.syncs_cluster, "london");
+
+	/* london->singapore: orders.ldn goes, orders.sg (from singapore) never goes back */
+	struct ferry_mm2_topic *t;
+	size_t n;
+	assert_int_equal(ferry_mm2_topics_list(&f, NULL, &t, &n, err, sizeof(err)), 0);
+	assert_true(has_topic(t, n, "orders.ldn", "orders.ldn"));
+	assert_false(has_topic(t, n, "orders.sg", NULL));
+	ferry_mm2_topics_free(t, n);
+	assert_string_equal(ferry_mm2_provenance_origin(f.auto_prov, "orders.sg"), "singapore");
+	/* the topic round and status follow the same list */
+	struct ferry_topics_round tr;
+	assert_int_equal(ferry_mm2_topics_sync(&f, NULL, &tr, err, sizeof(err)), 0);
+	assert_int_equal(ferryctl(ferryctl_status, out, sizeof(out), "status", "--config",
+				  conf_path, "--from", "london", "--to", "singapore", "--json",
+				  NULL),
+			 0);
+	assert_non_null(strstr(out, "\"topic\":\"orders.ldn\""));
+	assert_null(strstr(out, "\"topic\":\"orders.sg\""));
+
+	/* the other way: london->singapore writes orders.ldn into singapore; from then on
+	 * singapore->london does not send it back, and still sends orders.sg */
+	produce(sbs, "orders.ldn", 0, m, 4, offs);
+	struct ferry_osync_batch b2 = { "orders.ldn", 0, 0, 3, offs[0], NULL, 0 };
+	ns = ferry_osync_from_batch(s, &b2, os, 8);
+	assert_true(ns > 0);
+	assert_int_equal(ferry_mm2_syncs_write(&f, os, (size_t)ns, err, sizeof(err)), 0);
+	assert_int_equal(ferry_mm2_topics_list(&r, NULL, &t, &n, err, sizeof(err)), 0);
+	assert_true(has_topic(t, n, "orders.sg", "orders.sg"));
+	assert_false(has_topic(t, n, "orders.ldn", NULL));
+	ferry_mm2_topics_free(t, n);
+	/* incremental: later syncs are picked up by the same flow */
+	assert_int_equal(ferry_mm2_topics_list(&f, NULL, &t, &n, err, sizeof(err)), 0);
+	assert_false(has_topic(t, n, "orders.sg", NULL));
+	ferry_mm2_topics_free(t, n);
+	ferry_osync_store_free(s);
+	ferry_mm2_flow_fini(&r);
+	ferry_mm2_flow_fini(&f);
+	ferry_conf_free(c);
+
+	/* with the reverse flow off there is nothing to learn from, and MM2's Identity policy
+	 * cannot tell: orders.sg would be replicated (the loop the reverse flow prevents) */
+	write_conf("replication.policy.class = "
+		   "org.apache.kafka.connect.mirror.IdentityReplicationPolicy\n");
+	c = load();
+	open_flow(c, &f);
+	assert_null(f.auto_prov);
+	assert_int_equal(ferry_mm2_topics_list(&f, NULL, &t, &n, err, sizeof(err)), 0);
+	assert_true(has_topic(t, n, "orders.sg", "orders.sg"));
+	ferry_mm2_topics_free(t, n);
+	ferry_mm2_flow_fini(&f);
+	ferry_conf_free(c);
+	write_conf("");
+}
+
 /* ---- 3. replication with denials, syncs, checkpoints, failover --------------------------- */
 
 static int64_t tgt_of[NREC]; /* target offset of each source offset, -1 if denied */
@@ -448,6 +631,90 @@ committed(const char *bs, const char *group, const char *topic)
 	rd_kafka_topic_partition_list_destroy(tp);
 	rd_kafka_destroy(rk);
 	return off;
+}
+
+/*
+ * ferryctl status with the flow's rules (a topic denied as a whole) and the gateway's stats
+ * JSON (masked/tokenised per topic), after the replication run above.
+ */
+static void
+status_with_rules_and_stats(int64_t n_denied)
+{
+	char out[16384], rules[] = "/tmp/ferry-test-mm2-rules-XXXXXX",
+			 stats[] = "/tmp/ferry-test-mm2-stats-XXXXXX", extra[512], want[256];
+	struct msg m[5];
+	int64_t offs[5];
+	int fd;
+
+	/* a topic the flow selects but the rules keep home: 5 records, none ever leave */
+	rd_kafka_mock_topic_create(london, "orders.secret", 1, 1);
+	for (int i = 0; i < 5; i++) {
+		m[i].key_len = (size_t)snprintf(m[i].key, sizeof(m[i].key), "s%d", i);
+		m[i].value_len = (size_t)snprintf(m[i].value, sizeof(m[i].value), "secret-%d", i);
+		m[i].ts = 1700000000000LL + i;
+	}
+	produce(lbs, "orders.secret", 0, m, 5, offs);
+	assert_true((fd = mkstemp(rules)) >= 0);
+	dprintf(fd, "version: 1\ndefault: permit\ntopics:\n  deny: ['orders\\.secret']\n"
+		    "rules:\n  - name: vip\n    patterns: ['VIP-\\d+']\n    action: tag\n");
+	close(fd);
+	/* what `ferryd --stats FILE` writes (dataplane/ferryd/stats.c), abridged */
+	assert_true((fd = mkstemp(stats)) >= 0);
+	dprintf(fd,
+		"{\"role\":\"source\",\"source\":\"london\",\"target\":\"singapore\","
+		"\"session\":{\"up\":true,\"generation\":1},\"counters\":{\"x\":1},"
+		"\"wan\":{},\"uring\":{},\"rules\":[{\"name\":\"vip\",\"action\":\"tag\","
+		"\"matched\":0}],\"topics\":[{\"topic\":\"trades\",\"batches\":15,"
+		"\"records_scanned\":300,\"records_matched\":9,\"spans_masked\":7,"
+		"\"spans_tokenised\":2,\"records_dropped\":%lld}],\"partitions\":[]}\n",
+		(long long)n_denied);
+	close(fd);
+	snprintf(extra, sizeof(extra), "ferry.rules.file = %s\n", rules);
+	write_conf(extra);
+
+	assert_int_equal(ferryctl(ferryctl_status, out, sizeof(out), "status", "--config",
+				  conf_path, "--json", "--stats", stats, NULL),
+			 0);
+#ifdef FERRY_TEST_RULES
+	assert_non_null(strstr(out, "\"topic\":\"orders.secret\",\"remote\":"
+				    "\"london.orders.secret\",\"partition\":0,\"source_end\":5"));
+	assert_non_null(strstr(out, "\"decision\":\"deny\",\"denied\":5}"));
+	/* the record rule applies to every topic: trades is inspected, and 60 were denied */
+	snprintf(want, sizeof(want), "\"decision\":\"inspect\",\"denied\":%lld}",
+		 (long long)n_denied);
+	assert_non_null(strstr(out, want));
+#endif
+	assert_non_null(strstr(out, "\"gateway\":{\"stats\":"));
+	snprintf(want, sizeof(want),
+		 "{\"topic\":\"trades\",\"masked\":7,\"tokenised\":2,\"records_dropped\":%lld,"
+		 "\"records_scanned\":300}",
+		 (long long)n_denied);
+	assert_non_null(strstr(out, want));
+
+	/* the terminal layout: a denied column, the topic decision, the gateway's counters */
+	assert_int_equal(ferryctl(ferryctl_status, out, sizeof(out), "status", "--config",
+				  conf_path, "--stats", stats, NULL),
+			 0);
+	assert_non_null(strstr(out, "denied"));
+	assert_non_null(strstr(out, "trades at the gateway: masked 7, tokenised 2 span(s)"));
+#ifdef FERRY_TEST_RULES
+	assert_non_null(strstr(out, "(topic denied)"));
+#endif
+	/* without --stats: '-' and where the numbers come from */
+	assert_int_equal(
+	    ferryctl(ferryctl_status, out, sizeof(out), "status", "--config", conf_path, NULL), 0);
+	assert_non_null(strstr(out, "masked/tokenised: - (counted only by the source gateway"));
+	/* a stats file that is not ferryd's is refused, naming it */
+	fd = open(stats, O_WRONLY | O_TRUNC);
+	assert_true(fd >= 0);
+	dprintf(fd, "{\"topics\":[{\"topic\":\"trades\",\"spans_masked\":-1}]}");
+	close(fd);
+	assert_int_equal(ferryctl(ferryctl_status, out, sizeof(out), "status", "--config",
+				  conf_path, "--stats", stats, NULL),
+			 1);
+	unlink(rules);
+	unlink(stats);
+	write_conf("");
 }
 
 static void
@@ -650,12 +917,22 @@ test_replicate_translate_failover(void **state)
 	assert_int_equal(ferryctl(ferryctl_status, out, sizeof(out), "status", "--config",
 				  conf_path, "--json", NULL),
 			 0);
-	char want_st[128];
+	char want_st[256];
 	snprintf(want_st, sizeof(want_st),
 		 "\"topic\":\"trades\",\"remote\":\"london.trades\",\"partition\":0,"
 		 "\"source_end\":%d,\"replicated_to\":%d,\"lag_records\":0",
 		 NREC, NREC);
 	assert_non_null(strstr(out, want_st));
+	/* denied by policy, counted exactly from the offset-syncs: the reference run's count */
+	int64_t n_denied = 0;
+	for (int64_t u = 0; u < NREC; u++)
+		n_denied += denied(u);
+	assert_int_equal(n_denied, 60); /* 43 with i % 7 == 3, 20 in 80..99, 3 in both */
+	snprintf(want_st, sizeof(want_st), "\"lag_ms\":0,\"decision\":null,\"denied\":%lld}",
+		 (long long)n_denied);
+	assert_non_null(strstr(out, want_st));
+	assert_non_null(strstr(out, "\"gateway\":null"));
+	status_with_rules_and_stats(n_denied);
 
 	size_t cnt = 0;
 	assert_int_equal(ferry_mm2_read(&f, "singapore", f.checkpoints_topic, 0, -1, count_cb, &cnt,
@@ -723,6 +1000,9 @@ main(void)
 		cmocka_unit_test(test_topics_identity),
 		cmocka_unit_test(test_replicate_translate_failover),
 		cmocka_unit_test(test_heartbeats),
+		/* last: they write offset-syncs of their own into the shared clusters */
+		cmocka_unit_test(test_topic_meta_degrade),
+		cmocka_unit_test(test_identity_active_active),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
