@@ -39,6 +39,50 @@ def close(a, b):
     return abs(a - b) <= 1e-9 * max(abs(a), abs(b), 1e-12)
 
 
+def check_wan_latency(by_id):
+    """The WAN and latency rows' own shape (issue 8 scenarios 5 and 6), figure or missing."""
+    enc = by_id.get("wan.encrypt")
+    if enc is None or enc["unit"] != "MB/s/core" or enc["ceiling"].get("name") != "aes256gcm":
+        fail("wan.encrypt: absent, or not MB/s/core against the aes256gcm ceiling")
+    if "value" in enc["ferry"] and not is_num(enc["ferry"].get("worker_cpu_s")):
+        fail("wan.encrypt: a figure without the worker CPU-seconds it is divided by")
+    goodput = [r for i, r in by_id.items() if i.startswith("wan.") and i != "wan.encrypt"]
+    if not goodput:
+        fail("no WAN goodput row")
+    for r in goodput:
+        rid = r["id"]
+        if r["unit"] != "Mbit/s" or r["ceiling"].get("name") != "emulated link rate" \
+                or not is_num(r["ceiling"].get("value")):
+            fail("%s: not Mbit/s against the emulated link rate" % rid)
+        if [b["name"] for b in r["baselines"]] != ["iperf3 CUBIC", "iperf3 BBR"]:
+            fail("%s: baselines are not iperf3 CUBIC and BBR" % rid)
+        if "value" in r["ferry"]:
+            rs = r["ferry"].get("retx_share")
+            if not is_num(rs) or not 0 <= rs <= 10:
+                fail("%s: ferry's retransmission share %r" % (rid, rs))
+    for q in ("p50", "p99", "p999"):
+        r = by_id.get("latency." + q)
+        if r is None or r["unit"] != "ms" or not is_num(r["ceiling"].get("value")):
+            fail("latency.%s: absent, not ms, or without its target" % q)
+        f = r["ferry"]
+        if "value" in f:
+            p = f.get("percentiles_ms") or {}
+            if not all(is_num(p.get(k)) for k in ("p50", "p99", "p999")) or \
+                    not p["p50"] <= p["p99"] <= p["p999"] or not close(p[q], f["value"]):
+                fail("latency.%s: percentiles %r" % (q, p))
+            if not isinstance(f.get("met"), bool) or not close(f.get("target_ms", 0),
+                                                               r["ceiling"]["value"]):
+                fail("latency.%s: no met/target" % q)
+            if not isinstance(f.get("samples"), int) or f["samples"] <= 0:
+                fail("latency.%s: no sample count" % q)
+            if not is_num(f.get("rate_rps")) or not is_num(f.get("capacity_rps")) or \
+                    not close(f["rate_rps"], round(0.7 * f["capacity_rps"], 1)):
+                fail("latency.%s: load %r is not 70 %% of capacity %r" % (
+                    q, f.get("rate_rps"), f.get("capacity_rps")))
+    if by_id.get("latency.capacity", {}).get("unit") != "records/s":
+        fail("latency.capacity: absent or not records/s")
+
+
 def main():
     exe, build, out = sys.argv[1:4]
     p = subprocess.run([exe, "--smoke", "--build-dir", build, "--out", out])
@@ -79,6 +123,7 @@ def main():
                 fail("%s: share %r != %r / %r" % (rid, c.get("share"), fv, cv))
         elif c.get("share") is not None:
             fail("%s: a share without both figures" % rid)
+    check_wan_latency({r["id"]: r for r in rows})
     for k, c in doc.get("ceilings", {}).items():
         check_entry("ceiling " + k, c, False)
     for k in ("memcpy", "crc32c", "lz4_decompress", "zstd_decompress", "aes256gcm",

@@ -272,6 +272,10 @@ _("ferry.fetch.max.bytes", SIZE, CONF_GF, 0, "52428800", 1024, 1073741824, NULL,
   "Largest Fetch response ferry asks a source broker for.")                                       \
 _("ferry.fetch.partition.max.bytes", SIZE, CONF_GF, 0, "1048576", 1024, 1073741824, NULL, NULL,    \
   "Largest amount per partition in one Fetch.")                                                   \
+_("ferry.fetch.wait.max.ms", INT, CONF_GF, 0, "500", 0, 30000, NULL, NULL,                      \
+  "Fetch MaxWaitMs of the data path (librdkafka's fetch.wait.max.ms): how long a broker may "    \
+  "hold a Fetch that found no data. Kafka answers as soon as data arrives; librdkafka's mock "    \
+  "cluster cannot and holds every empty Fetch this long.")                                         \
 _("ferry.fetch.isolation.level", ENUM, CONF_GF, 0, "read_committed", 1, 0,                      \
   "read_uncommitted|read_committed", NULL,                                                        \
   "read_committed: aborted transactions are never replicated.")                                   \

@@ -855,6 +855,7 @@ main(int argc, char **argv)
 	fd->urc.client_id = "ferryd";
 	fd->urc.isolation_level =
 	    strcmp(ferry_conf_str(conf, fd->flow, "ferry.fetch.isolation.level"), "read_committed") == 0;
+	fd->urc.fetch_max_wait_ms = (int32_t)ferry_conf_int(conf, fd->flow, "ferry.fetch.wait.max.ms");
 	fd->urc.partition_max_bytes =
 	    (int32_t)ferry_conf_int(conf, fd->flow, "ferry.fetch.partition.max.bytes");
 	fd->urc.produce_max_inflight =
