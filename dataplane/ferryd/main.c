@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -669,6 +670,24 @@ main(int argc, char **argv)
 	fd->source = flows[fd->flow].source;
 	fd->target = flows[fd->flow].target;
 	fd->exactly_once = ferry_conf_bool(conf, fd->flow, "ferry.exactly.once");
+	/* the io_uring data path speaks PLAINTEXT only (TLS/SASL to brokers: issue 4); say so
+	 * instead of connecting in the clear to a cluster configured otherwise */
+	for (int e = 0; e < 2; e++) {
+		const char *alias = e ? fd->target : fd->source;
+		char key[300];
+		unsigned line = 0;
+		snprintf(key, sizeof(key), "%s.security.protocol", alias);
+		const char *sp = ferry_conf_prop_get(conf, key, &line);
+		if (sp == NULL)
+			sp = ferry_conf_prop_get(conf, "security.protocol", &line);
+		if (sp && strcasecmp(sp, "PLAINTEXT") != 0) {
+			fprintf(stderr, "%s: %s:%u: %s = %s: ferryd's broker data path supports "
+					"PLAINTEXT only so far (TLS and SASL are not implemented)\n",
+				PROG, o.config, line, key, sp);
+			ret = 2;
+			goto out_conf;
+		}
+	}
 	fd->busy_poll = strcmp(ferry_conf_str(conf, -1, "ferry.poll.mode"), "busy") == 0;
 	uint32_t local_ip = 0, peer_ip = 0;
 	if (parse_ip(ferry_conf_str(conf, -1, "ferry.wan.local.ip"), &local_ip) != 0 ||

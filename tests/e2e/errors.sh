@@ -37,6 +37,10 @@ expect "bad rules" 2 "bad.yaml:[0-9]*"
 e2e_config source "" "ferry.wan.ports = 0000:99:00.0"
 expect "missing port" 2 "no WAN port"
 
+# a cluster the data path cannot speak to (TLS to the brokers is not implemented)
+e2e_config source "" "london.security.protocol = SSL"
+expect "unsupported security.protocol" 2 "london.security.protocol = SSL: ferryd's broker data path supports PLAINTEXT only"
+
 # no peer: the gateway keeps trying and says what it waits for (also on /metrics: session
 # down); SIGTERM stops it cleanly
 MPORT=$((30000 + $$ % 2000))
