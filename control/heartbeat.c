@@ -93,6 +93,9 @@ ferry_hb_health(struct ferry_mm2_flow *f, int64_t now_ms, struct ferry_hb_health
 		return rc;
 	if (h->seen) {
 		h->age_ms = now_ms - h->newest_ts;
+		/* a heartbeat written while the read ran is newer than now_ms: age 0, not < 0 */
+		if (h->age_ms < 0)
+			h->age_ms = 0;
 		h->healthy = h->age_ms <=
 			     3 * (f->heartbeats_interval_ms > 0 ? f->heartbeats_interval_ms : 1000);
 	}
