@@ -70,6 +70,7 @@ struct io {
 	uint32_t txn_slots; /* slots accepted into it */
 	int sync_uh;        /* producer handle of the offset-syncs partition, -1 until used */
 	int32_t sync_leader;
+	int64_t sync_wait_ms; /* since when a commit waits for that leader (0: not waiting) */
 };
 
 static struct io io_state;
@@ -856,8 +857,21 @@ tgt_txn(struct io *io)
 		struct ferry_uring_src src = { .lane = 0, .first_offset = -1, .last_offset = -1 };
 		int rc;
 		if (io->sync_uh < 0) {
-			if (io->sync_leader < 0)
-				return 0; /* control sends the leader with its next metadata */
+			if (io->sync_leader < 0) {
+				/* control sends the leader with its next metadata; say what
+				 * the commit waits for when that does not come */
+				int64_t now = mono_ms();
+				if (io->sync_wait_ms == 0)
+					io->sync_wait_ms = now;
+				if (now - io->sync_wait_ms >= 5000) {
+					ferryd_log(fd, "exactly-once: commit waits for a leader of "
+						   "%s partition 0 on %s (does the topic exist?)",
+						   fd->syncs_topic, fd->target);
+					io->sync_wait_ms = now;
+					atomic_store(&fd->meta_req, true);
+				}
+				return 0;
+			}
 			io->sync_uh = ferry_uring_produce_add(fd->ur, fd->syncs_topic, 0,
 							      io->sync_leader, SYNCS_COOKIE);
 			if (io->sync_uh < 0) {
