@@ -5,7 +5,7 @@
  * CreateAcls on the target. What is copied and how is decided in mm2_sync.c (pure, unit
  * tested); this file only moves it between the clusters.
  *
- * Control thread only; every admin call blocks for at most f->timeout_ms. Run at topic
+ * Control thread only; every admin call blocks for at most admin_timeout(). Run at topic
  * creation (topics.c) and every sync.topic.{configs,acls}.interval.seconds (ferryd's control
  * thread). librdkafka 2.0.2's mock cluster implements none of these APIs: each kind degrades
  * to one warning per flow naming the cluster and the API, and is tried again only when its
@@ -19,6 +19,15 @@
 #include "ferry/common.h"
 #include "mm2.h"
 #include "mm2_sync.h"
+
+/* Metadata sync is best effort and runs on the control thread (at a gateway's first session
+ * too): a cluster answers these in milliseconds, one without the API (the mock) should not
+ * hold the gateway for the flow's whole timeout per call. */
+static int
+admin_timeout(const struct ferry_mm2_flow *f)
+{
+	return f->timeout_ms < 3000 ? f->timeout_ms : 3000;
+}
 
 /* One admin request's outcome: the event (caller destroys) or a timeout. */
 static rd_kafka_event_t *
@@ -96,9 +105,9 @@ sync_configs(struct ferry_mm2_flow *f, const struct ferry_mm2_topic *t, size_t n
 		goto out_free;
 	q = rd_kafka_queue_new(src);
 	ao = rd_kafka_AdminOptions_new(src, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
-	rd_kafka_AdminOptions_set_request_timeout(ao, f->timeout_ms, NULL, 0);
+	rd_kafka_AdminOptions_set_request_timeout(ao, admin_timeout(f), NULL, 0);
 	rd_kafka_DescribeConfigs(src, desc, nd, ao, q);
-	ev = admin_call_wait(q, f->timeout_ms, &e, &estr);
+	ev = admin_call_wait(q, admin_timeout(f), &e, &estr);
 	if (e) {
 		rc = admin_fail(f->source, "DescribeConfigs", e, estr, err, errlen);
 		goto out_free;
@@ -151,9 +160,9 @@ sync_configs(struct ferry_mm2_flow *f, const struct ferry_mm2_topic *t, size_t n
 	rd_kafka_queue_destroy(q);
 	q = rd_kafka_queue_new(dst);
 	ao = rd_kafka_AdminOptions_new(dst, RD_KAFKA_ADMIN_OP_ALTERCONFIGS);
-	rd_kafka_AdminOptions_set_request_timeout(ao, f->timeout_ms, NULL, 0);
+	rd_kafka_AdminOptions_set_request_timeout(ao, admin_timeout(f), NULL, 0);
 	rd_kafka_AlterConfigs(dst, alt, na, ao, q);
-	aev = admin_call_wait(q, f->timeout_ms, &e, &estr);
+	aev = admin_call_wait(q, admin_timeout(f), &e, &estr);
 	if (e) {
 		rc = admin_fail(f->target, "AlterConfigs", e, estr, err, errlen);
 		goto out_free;
@@ -225,9 +234,9 @@ sync_acls(struct ferry_mm2_flow *f, const struct ferry_mm2_provenance *prov,
 	}
 	q = rd_kafka_queue_new(src);
 	ao = rd_kafka_AdminOptions_new(src, RD_KAFKA_ADMIN_OP_DESCRIBEACLS);
-	rd_kafka_AdminOptions_set_request_timeout(ao, f->timeout_ms, NULL, 0);
+	rd_kafka_AdminOptions_set_request_timeout(ao, admin_timeout(f), NULL, 0);
 	rd_kafka_DescribeAcls(src, flt, ao, q);
-	ev = admin_call_wait(q, f->timeout_ms, &e, &estr);
+	ev = admin_call_wait(q, admin_timeout(f), &e, &estr);
 	if (e) {
 		rc = admin_fail(f->source, "DescribeAcls", e, estr, err, errlen);
 		goto out_free;
@@ -280,9 +289,9 @@ sync_acls(struct ferry_mm2_flow *f, const struct ferry_mm2_provenance *prov,
 	rd_kafka_queue_destroy(q);
 	q = rd_kafka_queue_new(dst);
 	ao = rd_kafka_AdminOptions_new(dst, RD_KAFKA_ADMIN_OP_CREATEACLS);
-	rd_kafka_AdminOptions_set_request_timeout(ao, f->timeout_ms, NULL, 0);
+	rd_kafka_AdminOptions_set_request_timeout(ao, admin_timeout(f), NULL, 0);
 	rd_kafka_CreateAcls(dst, nb, nn, ao, q);
-	cev = admin_call_wait(q, f->timeout_ms, &e, &estr);
+	cev = admin_call_wait(q, admin_timeout(f), &e, &estr);
 	if (e) {
 		rc = admin_fail(f->target, "CreateAcls", e, estr, err, errlen);
 		goto out_free;

@@ -1078,8 +1078,11 @@ read_target(struct vctx *v, struct ferry_verify_part *vp, char *err, size_t errl
 		return -EIO;
 	}
 	progress = now_ms();
+	bool eof_seen = false;
 	for (;;) {
 		if (now_ms() - progress > v->timeout_ms) {
+			if (eof_seen)
+				break; /* the end of the committed data stayed below high */
 			snprintf(err, errlen,
 				 "target %s [%" PRId32 "]: no progress towards offset %" PRId64,
 				 vp->remote, vp->partition, hi);
@@ -1096,9 +1099,17 @@ read_target(struct vctx *v, struct ferry_verify_part *vp, char *err, size_t errl
 		}
 		if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
 			/* The end of the committed data: high, or the last stable offset when a
-			 * transaction is open (its records are not visible, rightly). */
+			 * transaction is open (its records are not visible, rightly). An end
+			 * below the high watermark read first is taken only once nothing more
+			 * comes for the timeout: a consumer right after a leader change can
+			 * report an end early, and a record missed that way would be
+			 * reported as lost. */
+			int64_t at = msg->offset;
 			rd_kafka_message_destroy(msg);
-			break;
+			if (at >= hi)
+				break;
+			eof_seen = true;
+			continue;
 		}
 		if (msg->err == RD_KAFKA_RESP_ERR__BAD_MSG ||
 		    msg->err == RD_KAFKA_RESP_ERR__BAD_COMPRESSION) {
