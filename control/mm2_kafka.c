@@ -286,17 +286,12 @@ ferry_mm2_client(struct ferry_mm2_flow *f, const char *alias, enum ferry_mm2_cli
 	}
 	if (f->clients[ci][role])
 		return f->clients[ci][role];
+	static const char *const prod[][2] = { { "acks", "all" } };
 	/* MM2 uses acks=all and one partition for its internal topics; the file's
-	 * ALIAS.producer.* settings come later in the list, so they win. A message times out
-	 * with the flow's timeout, not librdkafka's 300 s: ferry_mm2_produce() waits for every
-	 * delivery report, and its callers retry (a broker that came back can leave a request
-	 * unanswered; the offset-syncs writer would otherwise hold the COMMITs that long). */
-	char mto[24];
-	snprintf(mto, sizeof(mto), "%d", f->timeout_ms > 0 ? f->timeout_ms : 10000);
-	const char *const prod[][2] = { { "acks", "all" }, { "message.timeout.ms", mto } };
+	 * ALIAS.producer.* settings come later in the list, so they win. */
 	rd_kafka_t *rk;
 	if (role == FERRY_MM2_PRODUCER)
-		rk = new_client(f, alias, RD_KAFKA_PRODUCER, FERRY_CONF_ROLE_PRODUCER, prod, 2, err,
+		rk = new_client(f, alias, RD_KAFKA_PRODUCER, FERRY_CONF_ROLE_PRODUCER, prod, 1, err,
 				errlen);
 	else
 		rk = new_client(f, alias, RD_KAFKA_CONSUMER, FERRY_CONF_ROLE_ADMIN, NULL, 0, err,
