@@ -29,6 +29,20 @@ admin_timeout(const struct ferry_mm2_flow *f)
 	return f->timeout_ms < 3000 ? f->timeout_ms : 3000;
 }
 
+/* A queue and options for one admin request on rk (the previous ones, if any, freed). */
+static void
+admin_prepare(const struct ferry_mm2_flow *f, rd_kafka_t *rk, rd_kafka_admin_op_t op,
+	      rd_kafka_queue_t **q, rd_kafka_AdminOptions_t **ao)
+{
+	if (*ao)
+		rd_kafka_AdminOptions_destroy(*ao);
+	if (*q)
+		rd_kafka_queue_destroy(*q);
+	*q = rd_kafka_queue_new(rk);
+	*ao = rd_kafka_AdminOptions_new(rk, op);
+	rd_kafka_AdminOptions_set_request_timeout(*ao, admin_timeout(f), NULL, 0);
+}
+
 /* One admin request's outcome: the event (caller destroys) or a timeout. */
 static rd_kafka_event_t *
 admin_call_wait(rd_kafka_queue_t *q, int timeout_ms, rd_kafka_resp_err_t *e, const char **estr)
@@ -103,9 +117,7 @@ sync_configs(struct ferry_mm2_flow *f, const struct ferry_mm2_topic *t, size_t n
 
 	if ((rc = need_controller(src, f->source, "DescribeConfigs", err, errlen)) != 0)
 		goto out_free;
-	q = rd_kafka_queue_new(src);
-	ao = rd_kafka_AdminOptions_new(src, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
-	rd_kafka_AdminOptions_set_request_timeout(ao, admin_timeout(f), NULL, 0);
+	admin_prepare(f, src, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, &q, &ao);
 	rd_kafka_DescribeConfigs(src, desc, nd, ao, q);
 	ev = admin_call_wait(q, admin_timeout(f), &e, &estr);
 	if (e) {
@@ -156,11 +168,7 @@ sync_configs(struct ferry_mm2_flow *f, const struct ferry_mm2_topic *t, size_t n
 	if (na == 0)
 		goto out_free;
 
-	rd_kafka_AdminOptions_destroy(ao);
-	rd_kafka_queue_destroy(q);
-	q = rd_kafka_queue_new(dst);
-	ao = rd_kafka_AdminOptions_new(dst, RD_KAFKA_ADMIN_OP_ALTERCONFIGS);
-	rd_kafka_AdminOptions_set_request_timeout(ao, admin_timeout(f), NULL, 0);
+	admin_prepare(f, dst, RD_KAFKA_ADMIN_OP_ALTERCONFIGS, &q, &ao);
 	rd_kafka_AlterConfigs(dst, alt, na, ao, q);
 	aev = admin_call_wait(q, admin_timeout(f), &e, &estr);
 	if (e) {
@@ -232,9 +240,7 @@ sync_acls(struct ferry_mm2_flow *f, const struct ferry_mm2_provenance *prov,
 		rd_kafka_AclBinding_destroy(flt);
 		return rc;
 	}
-	q = rd_kafka_queue_new(src);
-	ao = rd_kafka_AdminOptions_new(src, RD_KAFKA_ADMIN_OP_DESCRIBEACLS);
-	rd_kafka_AdminOptions_set_request_timeout(ao, admin_timeout(f), NULL, 0);
+	admin_prepare(f, src, RD_KAFKA_ADMIN_OP_DESCRIBEACLS, &q, &ao);
 	rd_kafka_DescribeAcls(src, flt, ao, q);
 	ev = admin_call_wait(q, admin_timeout(f), &e, &estr);
 	if (e) {
@@ -285,11 +291,7 @@ sync_acls(struct ferry_mm2_flow *f, const struct ferry_mm2_provenance *prov,
 	if (nn == 0)
 		goto out_free;
 
-	rd_kafka_AdminOptions_destroy(ao);
-	rd_kafka_queue_destroy(q);
-	q = rd_kafka_queue_new(dst);
-	ao = rd_kafka_AdminOptions_new(dst, RD_KAFKA_ADMIN_OP_CREATEACLS);
-	rd_kafka_AdminOptions_set_request_timeout(ao, admin_timeout(f), NULL, 0);
+	admin_prepare(f, dst, RD_KAFKA_ADMIN_OP_CREATEACLS, &q, &ao);
 	rd_kafka_CreateAcls(dst, nb, nn, ao, q);
 	cev = admin_call_wait(q, admin_timeout(f), &e, &estr);
 	if (e) {
