@@ -73,6 +73,10 @@ struct ferry_mm2_flow {
 	struct ferry_mm2_policy rev_policy;             /* the reverse flow's naming */
 	int64_t rev_syncs_next;                         /* next offset to read there */
 	rd_kafka_t *clients[2][FERRY_MM2_CLIENT__COUNT]; /* [0] source, [1] target; lazy */
+	/* Delivery states of produce calls that timed out with reports still owed: the
+	 * producer may report those messages any time later (a broker that comes back), so
+	 * the state outlives the call and is freed once complete or at fini (mm2_kafka.c). */
+	struct ferry_mm2_dr *abandoned;
 };
 
 /** One committed group offset (source or target side). Strings owned by the caller. */

@@ -180,6 +180,18 @@ ferry_mm2_flow_init(struct ferry_mm2_flow *f, const struct ferry_conf *c, int fl
 	return flow_init(f, c, flow, true, err, errlen);
 }
 
+/* Delivery state of one ferry_mm2_produce() call (the message opaque). On the heap, not the
+ * call's stack: a call that times out returns without waiting for the remaining reports and
+ * leaves its state on the flow's abandoned list (a purge does not always report at once:
+ * a CI run waited librdkafka's whole message.timeout.ms, 300 s, for one in-flight batch to a
+ * broker that had been down). dr_cb runs only inside rd_kafka_poll/flush on the control
+ * thread, so nothing here needs a lock. */
+struct ferry_mm2_dr {
+	size_t done, queued;
+	rd_kafka_resp_err_t first_err;
+	struct ferry_mm2_dr *next; /* on f->abandoned */
+};
+
 void
 ferry_mm2_flow_fini(struct ferry_mm2_flow *f)
 {
@@ -191,6 +203,12 @@ ferry_mm2_flow_fini(struct ferry_mm2_flow *f)
 				rd_kafka_destroy(f->clients[i][r]);
 				f->clients[i][r] = NULL;
 			}
+	/* The clients are gone: no report can reach an abandoned state any more. */
+	while (f->abandoned) {
+		struct ferry_mm2_dr *d = f->abandoned;
+		f->abandoned = d->next;
+		free(d);
+	}
 	ferry_mm2_filter_free(f->topics);
 	ferry_mm2_filter_free(f->groups);
 	ferry_mm2_filter_free(f->config_copy);
@@ -201,18 +219,13 @@ ferry_mm2_flow_fini(struct ferry_mm2_flow *f)
 
 /* ---- clients --------------------------------------------------------------------------- */
 
-/* Delivery state of one ferry_mm2_produce() call (the message opaque). */
-struct dr_state {
-	size_t done;
-	rd_kafka_resp_err_t first_err;
-};
 
 static void
 dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
 	(void)rk;
 	(void)opaque;
-	struct dr_state *st = m->_private;
+	struct ferry_mm2_dr *st = m->_private;
 	if (st == NULL)
 		return;
 	st->done++;
@@ -330,6 +343,21 @@ new_reader(struct ferry_mm2_flow *f, const char *alias, char *err, size_t errlen
 
 /* ---- produce / read -------------------------------------------------------------------- */
 
+/* Frees the abandoned delivery states whose reports have all arrived. */
+static void
+dr_sweep(struct ferry_mm2_flow *f)
+{
+	for (struct ferry_mm2_dr **pp = &f->abandoned; *pp;) {
+		struct ferry_mm2_dr *d = *pp;
+		if (d->done >= d->queued) {
+			*pp = d->next;
+			free(d);
+		} else {
+			pp = &d->next;
+		}
+	}
+}
+
 int
 ferry_mm2_produce(struct ferry_mm2_flow *f, const char *alias, const char *topic, int32_t partition,
 		  const struct ferry_mm2_rec *recs, size_t n, char *err, size_t errlen)
@@ -337,8 +365,13 @@ ferry_mm2_produce(struct ferry_mm2_flow *f, const char *alias, const char *topic
 	rd_kafka_t *rk = ferry_mm2_client(f, alias, FERRY_MM2_PRODUCER, err, errlen);
 	if (rk == NULL)
 		return -EIO;
-	struct dr_state st = { 0 };
-	size_t queued = 0;
+	struct ferry_mm2_dr *st = calloc(1, sizeof(*st));
+	if (st == NULL) {
+		snprintf(err, errlen, "cluster %s: produce to %s/%d: out of memory", alias, topic,
+			 partition);
+		return -ENOMEM;
+	}
+	int rc = 0;
 	int64_t ts_now = now_ms();
 	for (size_t i = 0; i < n; i++) {
 		rd_kafka_resp_err_t e;
@@ -349,37 +382,43 @@ ferry_mm2_produce(struct ferry_mm2_flow *f, const char *alias, const char *topic
 			    RD_KAFKA_V_VALUE((void *)recs[i].value, recs[i].value_len),
 			    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
 			    RD_KAFKA_V_TIMESTAMP(recs[i].timestamp ? recs[i].timestamp : ts_now),
-			    RD_KAFKA_V_OPAQUE(&st), RD_KAFKA_V_END);
+			    RD_KAFKA_V_OPAQUE(st), RD_KAFKA_V_END);
 			if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL)
 				rd_kafka_poll(rk, 10);
 		} while (e == RD_KAFKA_RESP_ERR__QUEUE_FULL);
 		if (e) {
 			snprintf(err, errlen, "cluster %s: produce to %s/%d: %s", alias, topic,
 				 partition, rd_kafka_err2str(e));
+			rc = -EIO;
 			break;
 		}
-		queued++;
+		st->queued++;
 	}
-	/* Wait for every delivery report of this call: st lives on this stack frame. */
+	/* Wait for this call's delivery reports, at most the flow's timeout. */
 	int64_t deadline = mono_ms() + f->timeout_ms;
-	while (st.done < queued && mono_ms() < deadline)
+	while (st->done < st->queued && mono_ms() < deadline)
 		rd_kafka_poll(rk, 50);
-	if (st.done < queued) {
+	if (st->done < st->queued) {
+		/* Give up on them: the purge voids their outcome (the callers write again next
+		 * round); reports still owed land in the abandoned state, freed later. */
 		rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-		while (st.done < queued)
-			rd_kafka_poll(rk, 50);
+		rd_kafka_poll(rk, 0);
 		snprintf(err, errlen, "cluster %s: produce to %s/%d: timed out after %d ms", alias,
 			 topic, partition, f->timeout_ms);
-		return -ETIMEDOUT;
-	}
-	if (queued < n)
-		return -EIO;
-	if (st.first_err) {
+		rc = -ETIMEDOUT;
+	} else if (rc == 0 && st->first_err) {
 		snprintf(err, errlen, "cluster %s: produce to %s/%d: %s", alias, topic, partition,
-			 rd_kafka_err2str(st.first_err));
-		return -EIO;
+			 rd_kafka_err2str(st->first_err));
+		rc = -EIO;
 	}
-	return 0;
+	if (st->done < st->queued) {
+		st->next = f->abandoned;
+		f->abandoned = st;
+	} else {
+		free(st);
+	}
+	dr_sweep(f);
+	return rc;
 }
 
 /* Partition count of 'topic' on the cluster 'rk' talks to: >0, 0 when missing, <0 error. */

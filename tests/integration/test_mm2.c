@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -991,6 +992,64 @@ test_heartbeats(void **state)
 	ferry_conf_free(c);
 }
 
+/* ---- 5. internal-topic produce that times out ------------------------------------------ */
+
+static int64_t
+mono_ms_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A broker that answers late: the control thread's produce gives up at the flow's timeout
+ * (it must not wait for the late answer: a CI run once waited librdkafka's 300 s message
+ * timeout here), and the next produce on the same client works once the broker answers. */
+static void
+test_produce_timeout(void **state)
+{
+	(void)state;
+	char err[512];
+	write_conf("");
+	struct ferry_conf *c = load();
+	struct ferry_mm2_flow f;
+	open_flow(c, &f);
+	rd_kafka_mock_topic_create(london, "slow-probe", 1, 1);
+	struct ferry_mm2_rec r = { .key = "k", .key_len = 1, .value = "v0", .value_len = 2 };
+	assert_int_equal(ferry_mm2_produce(&f, "london", "slow-probe", 0, &r, 1, err, sizeof(err)),
+			 0);
+	rd_kafka_mock_broker_set_rtt(london, 1, 8000);
+	f.timeout_ms = 500;
+	r.value = "v1";
+	int64_t t0 = mono_ms_now();
+	assert_int_equal(ferry_mm2_produce(&f, "london", "slow-probe", 0, &r, 1, err, sizeof(err)),
+			 -ETIMEDOUT);
+	int64_t took = mono_ms_now() - t0;
+	assert_non_null(strstr(err, "slow-probe/0: timed out after 500 ms"));
+	/* well under the broker's 8 s: the call did not wait for the late answer */
+	assert_true(took < 4000);
+	rd_kafka_mock_broker_set_rtt(london, 1, 0);
+	/* a broker that is down: the same */
+	rd_kafka_mock_broker_set_down(london, 1);
+	r.value = "v1b";
+	t0 = mono_ms_now();
+	assert_int_equal(ferry_mm2_produce(&f, "london", "slow-probe", 0, &r, 1, err, sizeof(err)),
+			 -ETIMEDOUT);
+	took = mono_ms_now() - t0;
+	assert_true(took < 4000);
+	rd_kafka_mock_broker_set_up(london, 1);
+	f.timeout_ms = 10000;
+	r.value = "v2";
+	assert_int_equal(ferry_mm2_produce(&f, "london", "slow-probe", 0, &r, 1, err, sizeof(err)),
+			 0);
+	struct msg m[4];
+	size_t n = read_all(lbs, "slow-probe", 0, -1, m, 4);
+	assert_true(n >= 2); /* v0 and v2; v1's outcome was given up, it may be there too */
+	assert_memory_equal(m[n - 1].value, "v2", 2);
+	ferry_mm2_flow_fini(&f); /* frees a state whose reports are still owed (ASan: no leak) */
+	ferry_conf_free(c);
+}
+
 int
 main(void)
 {
@@ -1000,6 +1059,7 @@ main(void)
 		cmocka_unit_test(test_topics_identity),
 		cmocka_unit_test(test_replicate_translate_failover),
 		cmocka_unit_test(test_heartbeats),
+		cmocka_unit_test(test_produce_timeout),
 		/* last: they write offset-syncs of their own into the shared clusters */
 		cmocka_unit_test(test_topic_meta_degrade),
 		cmocka_unit_test(test_identity_active_active),
