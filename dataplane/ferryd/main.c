@@ -626,6 +626,11 @@ main(int argc, char **argv)
 			return 2;
 		av[0] = (char *)"--";
 	}
+	/* The stats file describes a running gateway: one left by an earlier instance (a crash,
+	 * kill -9) would read as this one's state until its first write, a session "up" and
+	 * partitions "caught up" that are not (an e2e run verified too early because of it). */
+	if (o.stats && unlink(o.stats) != 0 && errno != ENOENT)
+		fprintf(stderr, "%s: --stats %s: %s\n", PROG, o.stats, strerror(errno));
 	rc = ferry_conf_load_file(o.config, 0, &conf, err, sizeof(err));
 	if (conf) {
 		size_t nd;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <pthread.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ferry/metrics.h"
 #include "ferry/policy.h"
@@ -64,7 +65,8 @@ ferryd_stats_json(struct ferryd *fd, FILE *f)
 
 	wan_stats(fd, &cur, &tot);
 
-	fprintf(f, "{\"role\":\"%s\",\"source\":", fd->role == FERRYD_SOURCE ? "source" : "target");
+	fprintf(f, "{\"role\":\"%s\",\"pid\":%ld,\"source\":",
+		fd->role == FERRYD_SOURCE ? "source" : "target", (long)getpid());
 	json_str(f, fd->source);
 	fprintf(f, ",\"target\":");
 	json_str(f, fd->target);

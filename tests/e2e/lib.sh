@@ -67,6 +67,28 @@ e2e_mock() {
 	eval "exec $E2E_FIFO_FD<>\"\$T/\$name.ctl\""
 }
 
+# e2e_ends NAME TOPIC:PARTITIONS...: the end offsets (high watermarks) of those partitions,
+# read by kcat from the cluster itself, as a Python dict literal {("topic", p): end, ...}.
+# Catch-up checks compare a gateway's committed offsets with these, not with the gateway's
+# own last-fetched high watermark: that one can be a fetch older than the last record.
+e2e_ends() {
+	eval "bs=\${$1_BS}"; shift
+	q=
+	for tp in "$@"; do
+		i=0
+		while [ $i -lt "${tp#*:}" ]; do q="$q -t ${tp%:*}:$i:-1"; i=$((i + 1)); done
+	done
+	# shellcheck disable=SC2086
+	kcat -Q -b "$bs" $q 2>/dev/null | python3 -c '
+import re, sys
+d = {}
+for line in sys.stdin:
+    m = re.match(r"^(\S+) \[(\d+)\] offset (-?\d+)$", line.strip())
+    if m:
+        d[(m.group(1), int(m.group(2)))] = int(m.group(3))
+print(repr(d))'
+}
+
 # e2e_mock_cmd NAME "COMMAND": broker down/up, leader changes (see ferryctl mock --control).
 e2e_mock_cmd() { printf '%s\n' "$2" >"$T/$1.ctl"; }
 
