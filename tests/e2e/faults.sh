@@ -128,10 +128,12 @@ grep -h 'delivered' "$T"/lg-*.log
 
 # wait until the source has nothing left: committed up to the end of every data partition,
 # the ends read from london now that the producers are done (the heartbeats partition never
-# stands still: one new heartbeat a second; data partitions only)
+# stands still: one new heartbeat a second; data partitions only). Not "has fetched batches":
+# a source restarted after the target has everything resumes at the end and fetches none (a
+# CI run of e2e_kill-source waited 300 s for that)
 ENDS=$(e2e_ends london trades:4 orders:3)
 case $ENDS in *"('orders', 2)"*) ;; *) e2e_die "cannot read london's end offsets: $ENDS" ;; esac
-e2e_wait_stat source 's["session"]["up"] and all(p["stopped"] or p["committed"] >= '"$ENDS"'[(p["topic"], p["partition"])] for p in s["partitions"] if p["topic"] != "heartbeats") and s["counters"]["batches_in"] > 0' 300 ||
+e2e_wait_stat source 's["session"]["up"] and all(p["stopped"] or p["committed"] >= '"$ENDS"'[(p["topic"], p["partition"])] for p in s["partitions"] if p["topic"] != "heartbeats")' 300 ||
 	{ for r in source target; do
 		echo "--- $r.log (filtered)"; grep -v '^EAL\|^TELEMETRY\|^%' "$T/$r.log" | tail -40
 		echo "--- $r.json"; python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print({k: v for k, v in s["counters"].items() if v}); print([(p["topic"], p["partition"], p["committed"], p["high_watermark"], p["stopped"]) for p in s["partitions"]])' "$T/$r.json"
