@@ -280,7 +280,15 @@ _("ferry.fetch.isolation.level", ENUM, CONF_GF, 0, "read_committed", 1, 0,      
   "read_uncommitted|read_committed", NULL,                                                        \
   "read_committed: aborted transactions are never replicated.")                                   \
 _("ferry.producer.max.in.flight", INT, CONF_GF, 0, "5", 1, 5, NULL, NULL,                          \
-  "Produce requests in flight per target partition (idempotence keeps order up to 5).")
+  "Produce requests in flight per target partition (idempotence keeps order up to 5).")           \
+/* ---- ferry's own keys: several gateway pairs per flow ---- */                                   \
+_("ferry.group.id", STRING, CONF_GF, 0, NULL, 1, 0, NULL, NULL,                                  \
+  "Several gateway pairs of one flow share its partitions through this consumer group on the "   \
+  "source cluster (used for the assignment only: the data path does the fetching). Set it on "   \
+  "both gateways of every pair. Unset: this pair replicates every partition.")                     \
+_("ferry.group.session.timeout.ms", INT, CONF_GF, 0, "10000", 3000, 300000, NULL, NULL,          \
+  "How long a source gateway that vanished (kill -9, host down) keeps its partitions before the " \
+  "group gives them to the others.")
 /* clang-format on */
 
 #endif /* FERRY_CONF_TABLE_H */

@@ -116,6 +116,16 @@ rd_kafka_t *ferry_mm2_client(struct ferry_mm2_flow *f, const char *alias,
  */
 rd_kafka_t *ferry_mm2_group_client(struct ferry_mm2_flow *f, const char *alias, const char *group,
 				   char *err, size_t errlen);
+typedef void ferry_mm2_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+				    rd_kafka_topic_partition_list_t *parts, void *opaque);
+/**
+ * A consumer in group 'group' on 'alias' for partition assignment only (ferryd's several
+ * gateway pairs per flow): eager rebalancing, 'rebalance' called from rd_kafka_consumer_poll
+ * with 'opaque'. The caller subscribes, serves it and destroys it.
+ */
+rd_kafka_t *ferry_mm2_assign_client(struct ferry_mm2_flow *f, const char *alias, const char *group,
+				    int session_timeout_ms, ferry_mm2_rebalance_cb *rebalance,
+				    void *opaque, char *err, size_t errlen);
 
 /** One record of an internal topic. */
 struct ferry_mm2_rec {

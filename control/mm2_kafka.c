@@ -235,8 +235,8 @@ dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 
 static rd_kafka_t *
 new_client(struct ferry_mm2_flow *f, const char *alias, rd_kafka_type_t type,
-	   enum ferry_conf_role role, const char *const (*extra)[2], size_t n_extra, char *err,
-	   size_t errlen)
+	   enum ferry_conf_role role, const char *const (*extra)[2], size_t n_extra,
+	   ferry_mm2_rebalance_cb *rebalance, void *opaque, char *err, size_t errlen)
 {
 	char errstr[512];
 	size_t n;
@@ -265,6 +265,10 @@ new_client(struct ferry_mm2_flow *f, const char *alias, rd_kafka_type_t type,
 	}
 	if (type == RD_KAFKA_PRODUCER)
 		rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+	if (rebalance) {
+		rd_kafka_conf_set_rebalance_cb(conf, rebalance);
+		rd_kafka_conf_set_opaque(conf, opaque);
+	}
 	rd_kafka_t *rk = rd_kafka_new(type, conf, errstr, sizeof(errstr));
 	if (rk == NULL) {
 		snprintf(err, errlen, "cluster %s: cannot create a client: %s", alias, errstr);
@@ -304,10 +308,12 @@ ferry_mm2_client(struct ferry_mm2_flow *f, const char *alias, enum ferry_mm2_cli
 	 * ALIAS.producer.* settings come later in the list, so they win. */
 	rd_kafka_t *rk;
 	if (role == FERRY_MM2_PRODUCER)
-		rk = new_client(f, alias, RD_KAFKA_PRODUCER, FERRY_CONF_ROLE_PRODUCER, prod, 1, err,
+		rk = new_client(f, alias, RD_KAFKA_PRODUCER, FERRY_CONF_ROLE_PRODUCER, prod, 1, NULL,
+				NULL, err,
 				errlen);
 	else
-		rk = new_client(f, alias, RD_KAFKA_CONSUMER, FERRY_CONF_ROLE_ADMIN, NULL, 0, err,
+		rk = new_client(f, alias, RD_KAFKA_CONSUMER, FERRY_CONF_ROLE_ADMIN, NULL, 0, NULL, NULL,
+				err,
 				errlen);
 	f->clients[ci][role] = rk;
 	return rk;
@@ -322,8 +328,30 @@ ferry_mm2_group_client(struct ferry_mm2_flow *f, const char *alias, const char *
 		{ "enable.auto.commit", "false" },
 		{ "enable.auto.offset.store", "false" },
 	};
-	return new_client(f, alias, RD_KAFKA_CONSUMER, FERRY_CONF_ROLE_CONSUMER, extra, 3, err,
-			  errlen);
+	return new_client(f, alias, RD_KAFKA_CONSUMER, FERRY_CONF_ROLE_CONSUMER, extra, 3, NULL,
+			  NULL, err, errlen);
+}
+
+rd_kafka_t *
+ferry_mm2_assign_client(struct ferry_mm2_flow *f, const char *alias, const char *group,
+			int session_timeout_ms, ferry_mm2_rebalance_cb *rebalance, void *opaque,
+			char *err, size_t errlen)
+{
+	char st[16];
+	snprintf(st, sizeof(st), "%d", session_timeout_ms);
+	/* The group only assigns: partitions are paused once assigned, nothing is committed,
+	 * and a fetch that slipped through starts at the end rather than reading history. */
+	const char *const extra[][2] = {
+		{ "group.id", group },
+		{ "enable.auto.commit", "false" },
+		{ "enable.auto.offset.store", "false" },
+		{ "auto.offset.reset", "latest" },
+		{ "session.timeout.ms", st },
+		{ "heartbeat.interval.ms", "1000" },
+		{ "partition.assignment.strategy", "range,roundrobin" },
+	};
+	return new_client(f, alias, RD_KAFKA_CONSUMER, FERRY_CONF_ROLE_CONSUMER, extra, 7,
+			  rebalance, opaque, err, errlen);
 }
 
 /* A fresh reader per read: a reused consumer can hand back a stale EOF of an earlier read. */
@@ -337,8 +365,8 @@ new_reader(struct ferry_mm2_flow *f, const char *alias, char *err, size_t errlen
 		{ "enable.auto.offset.store", "false" }, { "enable.partition.eof", "true" },
 		{ "auto.offset.reset", "earliest" },     { "check.crcs", "true" },
 	};
-	return new_client(f, alias, RD_KAFKA_CONSUMER, FERRY_CONF_ROLE_CONSUMER, extra, 6, err,
-			  errlen);
+	return new_client(f, alias, RD_KAFKA_CONSUMER, FERRY_CONF_ROLE_CONSUMER, extra, 6, NULL,
+			  NULL, err, errlen);
 }
 
 /* ---- produce / read -------------------------------------------------------------------- */

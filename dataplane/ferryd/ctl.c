@@ -669,8 +669,9 @@ ferryd_ctl_source_msg(struct ferryd_ctl *c, const uint8_t *buf, size_t len, char
 	for (unsigned i = 0; i < m.n; i++) {
 		int pi = ferryd_part_find(fd, (const char *)m.pos[i].topic.p, m.pos[i].topic.len,
 					  m.pos[i].partition);
-		if (pi < 0)
-			continue; /* a partition this session does not fetch (yet) */
+		if (pi < 0 || !fd->parts[pi].owned)
+			continue; /* a partition this session does not fetch (yet, or another
+				   * gateway of the group does) */
 		struct ferryd_part *p = &fd->parts[pi];
 		if (m.type == FERRYD_MSG_RESUME) {
 			p->resume = m.pos[i].offset;
@@ -690,7 +691,7 @@ ferryd_ctl_source_msg(struct ferryd_ctl *c, const uint8_t *buf, size_t len, char
 		for (uint32_t i = 0; i < atomic_load(&fd->n_parts); i++) {
 			struct ferryd_part *p = &fd->parts[i];
 			int64_t lo = 0, hi = 0;
-			if (p->resume >= 0)
+			if (p->resume >= 0 || !p->owned)
 				continue;
 			rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(
 			    rk, p->topic, p->partition, &lo, &hi, c->flow.timeout_ms);
@@ -720,7 +721,8 @@ source_progress(struct ferryd_ctl *c)
 		return;
 	for (uint32_t i = 0; i < n; i++) {
 		int64_t off = atomic_load(&fd->parts[i].committed);
-		if (off >= 0)
+		/* a partition another gateway of the group replicates is its to report */
+		if (off >= 0 && fd->parts[i].owned)
 			o[k++] = (struct ferry_group_offset){ .topic = fd->parts[i].topic,
 							      .partition = fd->parts[i].partition,
 							      .offset = off,

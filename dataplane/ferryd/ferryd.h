@@ -106,6 +106,8 @@ struct ferryd_part {
 	uint8_t lane;
 	bool stopped;  /* alarm raised: no more data moves (io lcore) */
 	/* source */
+	bool owned; /* replicated by this gateway this session: its group's assignment (control,
+		     * before UP; always true without ferry.group.id) */
 	_Atomic int64_t committed; /* next source offset the target has written (control) */
 	int64_t resume;            /* where this session starts (control, before UP) */
 	int64_t sent_next;         /* next source offset to send (io) */

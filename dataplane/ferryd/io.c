@@ -422,10 +422,11 @@ src_up(struct io *io)
 	struct ferryd *fd = io->fd;
 	uint32_t n = atomic_load_explicit(&fd->n_parts, memory_order_acquire);
 
+	io->drained = false; /* a new session: a group rebalance may have drained the last one */
 	for (uint32_t i = 0; i < n; i++) {
 		struct ferryd_part *p = &fd->parts[i];
-		if (p->stopped)
-			continue;
+		if (p->stopped || !p->owned || p->resume < 0)
+			continue; /* another gateway of the group replicates it (paused at park) */
 		p->sent_next = p->resume;
 		if (p->uh < 0) {
 			p->uh = ferry_uring_fetch_add(fd->ur, p->topic, p->partition, p->leader,

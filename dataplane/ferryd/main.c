@@ -56,6 +56,7 @@
 #include "ferry/wan.h"
 #include "ferry/wan_keychan.h"
 #include "ferryd.h"
+#include "group.h"
 #include "policy_reload.h"
 #include "stats.h"
 
@@ -235,6 +236,11 @@ eal_args(const struct ferry_conf *conf, const char *role, int argc, char **argv,
 
 static struct ferryd G;
 static struct ferryd_ctl C;
+/* ferry.group.id (source): the consumer group sharing the flow's partitions among gateway
+ * pairs, and the session its revoke callback drains (NULL between sessions) */
+static struct ferryd_group GRP;
+static bool grouped;
+static struct ferry_wan_keychan *sess_kc;
 static atomic_bool workers_stop;
 static unsigned worker_lcores[FERRYD_MAX_QUEUES];
 static struct rte_mempool *mp;
@@ -427,6 +433,53 @@ drain_source(struct ferryd *fd, struct ferry_wan_keychan *kc)
 	}
 }
 
+/* Group revoke: the running session drains before the group hands its partitions on. */
+static void
+group_drain(void *arg)
+{
+	struct ferryd *fd = arg;
+
+	if (sess_kc && atomic_load(&fd->sess_state) == FERRYD_SESS_UP)
+		drain_source(fd, sess_kc);
+}
+
+/* Source with ferry.group.id, between sessions: subscribed, and an assignment in force?
+ * false: not yet (the caller loops; the group is served here). */
+static bool
+group_ready(struct ferryd *fd, int64_t *next_log)
+{
+	char err[512];
+
+	if (GRP.subscribed == NULL) {
+		/* the topics to subscribe to come from the partition table (io is parked) */
+		if (ferryd_ctl_tables(&C, err, sizeof(err)) != 0 ||
+		    ferryd_group_subscribe(&GRP, err, sizeof(err)) != 0) {
+			ferryd_log(fd, "group %s: %s: retrying", GRP.id, err);
+			sleep(1);
+			return false;
+		}
+		if (GRP.subscribed == NULL) {
+			if (ferryd_now_ms() >= *next_log) {
+				ferryd_log(fd, "group %s: no topic of %s to replicate yet", GRP.id,
+					   fd->source);
+				*next_log = ferryd_now_ms() + 5000;
+			}
+			sleep(1);
+			return false;
+		}
+	}
+	ferryd_group_poll(&GRP, 100);
+	(void)ferryd_group_take_revoked(&GRP); /* no session to end */
+	if (ferryd_group_assigned(&GRP))
+		return true;
+	if (ferryd_now_ms() >= *next_log) {
+		ferryd_log(fd, "waiting for group %s on %s to assign partitions to this gateway",
+			   GRP.id, fd->source);
+		*next_log = ferryd_now_ms() + 5000;
+	}
+	return false;
+}
+
 static void
 drain_target(struct ferry_wan_keychan *kc)
 {
@@ -475,6 +528,20 @@ run(struct ferryd *fd, const struct opts *o, uint32_t local_ip, uint32_t peer_ip
 	kcc.nlanes = fd->nlanes;
 	kcc.mtu = dpc.link.mtu;
 
+	const char *gid = ferry_conf_str(fd->conf, fd->flow, "ferry.group.id");
+	grouped = gid != NULL;
+	if (grouped && fd->role == FERRYD_SOURCE) {
+		int st = (int)ferry_conf_int(fd->conf, fd->flow, "ferry.group.session.timeout.ms");
+		if (ferryd_group_init(&GRP, &C, gid, st, err, sizeof(err)) != 0) {
+			ferryd_log(fd, "group %s: %s", gid, err);
+			return 2;
+		}
+		GRP.drain = group_drain;
+		GRP.drain_arg = fd;
+		ferryd_log(fd, "group %s: this gateway shares %s's partitions with the other "
+			   "gateways of the group", gid, fd->source);
+	}
+
 	while (!sig_stop) {
 		struct ferry_wan_keychan *kc;
 		int rc;
@@ -488,6 +555,8 @@ run(struct ferryd *fd, const struct opts *o, uint32_t local_ip, uint32_t peer_ip
 			return 3;
 		}
 		stats_tick(fd, o->stats, &next_stats);
+		if (grouped && fd->role == FERRYD_SOURCE && !group_ready(fd, &next_wait_log))
+			continue;
 		if (!port_link_up(fd)) {
 			if (ferryd_now_ms() >= next_wait_log) {
 				ferryd_log(fd, "WAN port %u: link down (cable, NIC, or the peer of a "
@@ -529,20 +598,30 @@ run(struct ferryd *fd, const struct opts *o, uint32_t local_ip, uint32_t peer_ip
 		/* tables (io parked), then where to resume */
 		rc = ferryd_ctl_tables(&C, err, sizeof(err));
 		if (rc == 0 && fd->role == FERRYD_TARGET) {
-			if (first || ferryd_ctl_target_stale(&C))
-				rc = ferryd_ctl_target_load(&C, err, sizeof(err));
-			else
-				rc = 0;
+			/* everything accepted written and synced first: the reload and its tail
+			 * count then see all of it */
 			while (rc == 0 && !ferryd_ctl_target_quiet(&C) && !sig_stop) {
 				ferryd_ctl_target_drain(&C, NULL, err, sizeof(err));
 				rc = ferry_wan_keychan_poll(kc, 5, err, sizeof(err));
 			}
+			/* with a gateway group, the other pairs wrote partitions of this flow
+			 * since: their progress is in the offset-syncs, not in this process */
+			if (rc == 0 && (first || grouped || ferryd_ctl_target_stale(&C)))
+				rc = ferryd_ctl_target_load(&C, err, sizeof(err));
+			for (uint32_t i = 0; i < atomic_load(&fd->n_parts); i++)
+				fd->parts[i].owned = true; /* whatever its source sends */
 			if (rc == 0)
 				rc = ferryd_ctl_target_resume(&C, kc, err, sizeof(err));
 		} else if (rc == 0) {
 			uint32_t n = atomic_load(&fd->n_parts);
-			for (uint32_t i = 0; i < n; i++)
-				fd->parts[i].resume = -1;
+			if (grouped) /* topics found since: the group rebalances, we restart */
+				rc = ferryd_group_subscribe(&GRP, err, sizeof(err));
+			for (uint32_t i = 0; i < n; i++) {
+				struct ferryd_part *p = &fd->parts[i];
+				p->resume = -1;
+				p->owned = !grouped ||
+					   ferryd_group_owns(&GRP, p->topic, p->partition);
+			}
 			C.resume_done = false;
 			while (rc == 0 && !C.resume_done && !sig_stop)
 				rc = session_poll(fd, kc, 10, err, sizeof(err));
@@ -560,9 +639,19 @@ run(struct ferryd *fd, const struct opts *o, uint32_t local_ip, uint32_t peer_ip
 		first = false;
 		ferryd_count(fd, FERRYD_CTR_sessions, 1);
 		atomic_fetch_add(&fd->sess_gen, 1);
+		atomic_store(&fd->draining, false); /* a group revoke drained the last one */
+		sess_kc = kc;
 		atomic_store(&fd->sess_state, FERRYD_SESS_UP);
-		ferryd_log(fd, "session %u up: %u partitions", atomic_load(&fd->sess_gen),
-			   atomic_load(&fd->n_parts));
+		if (grouped && fd->role == FERRYD_SOURCE) {
+			uint32_t n = atomic_load(&fd->n_parts), own = 0;
+			for (uint32_t i = 0; i < n; i++)
+				own += fd->parts[i].owned;
+			ferryd_log(fd, "session %u up: %u of %u partitions (group %s)",
+				   atomic_load(&fd->sess_gen), own, n, GRP.id);
+		} else {
+			ferryd_log(fd, "session %u up: %u partitions", atomic_load(&fd->sess_gen),
+				   atomic_load(&fd->n_parts));
+		}
 		while (!sig_stop) {
 			rc = session_poll(fd, kc, fd->busy_poll ? 0 : 1, err, sizeof(err));
 			if (rc == 0 && fd->role == FERRYD_TARGET)
@@ -575,6 +664,19 @@ run(struct ferryd *fd, const struct opts *o, uint32_t local_ip, uint32_t peer_ip
 			}
 			ferryd_ctl_periodic(&C, ferryd_now_ms());
 			stats_tick(fd, o->stats, &next_stats);
+			if (grouped && fd->role == FERRYD_SOURCE) {
+				ferryd_group_poll(&GRP, 0);
+				if (ferryd_group_take_revoked(&GRP))
+					break; /* drained in the callback */
+			}
+		}
+		sess_kc = NULL;
+		if (rc == 0 && !sig_stop) {
+			/* the group moved partitions: the next session replicates the new set */
+			ferry_wan_keychan_close(kc, 0, "partitions reassigned by the gateway group");
+			ferry_wan_keychan_free(kc);
+			session_stop(fd);
+			continue;
 		}
 		if (sig_stop) {
 			ferryd_log(fd, "stopping: draining in-flight batches");
@@ -594,6 +696,8 @@ run(struct ferryd *fd, const struct opts *o, uint32_t local_ip, uint32_t peer_ip
 	}
 	if (fd->role == FERRYD_TARGET)
 		drain_target(NULL);
+	/* drained above: leaving hands this gateway's partitions to the others at once */
+	ferryd_group_fini(&GRP);
 	if (o->stats)
 		ferryd_stats_write(fd, o->stats);
 	return 0;

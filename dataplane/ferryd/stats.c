@@ -133,9 +133,10 @@ ferryd_stats_json(struct ferryd *fd, FILE *f)
 		json_str(f, p->remote);
 		fprintf(f,
 			",\"partition\":%d,\"lane\":%u,\"committed\":%" PRId64 ",\"high_watermark\":%" PRId64
-			",\"lag\":%" PRId64 ",\"stopped\":%s}",
-			p->partition, p->lane, pos, hw, hw > 0 && pos >= 0 && hw > pos ? hw - pos : 0,
-			p->stopped ? "true" : "false");
+			",\"lag\":%" PRId64 ",\"stopped\":%s,\"owned\":%s}",
+			p->partition, p->lane, pos, hw,
+			p->owned && hw > 0 && pos >= 0 && hw > pos ? hw - pos : 0,
+			p->stopped ? "true" : "false", p->owned ? "true" : "false");
 	}
 	fprintf(f, "]}\n");
 }

@@ -7,7 +7,8 @@
 #
 # usage: faults.sh BUILD_DIR CASE [RECORDS [MODE]]
 #   CASE: kill-source | kill-target | sigterm | broker | leader | outage | loss | reload |
-#         corrupt | abort (eos only: target Produce requests fail, transactions abort) | clean
+#         corrupt | abort (eos only: target Produce requests fail, transactions abort) |
+#         group (two gateway pairs share the flow through ferry.group.id) | clean
 #   MODE: idempotent (default: idempotent producer, offset-syncs on the source, restarts
 #         reconciled from the offset-syncs) or eos (ferry.exactly.once: the target writes each
 #         batch and its offset-syncs in one Kafka transaction; offset-syncs on the target)
@@ -31,6 +32,10 @@ if [ "$PMODE" = eos ]; then
 	EXTRA="ferry.exactly.once = true
 offset-syncs.topic.location = target"
 fi
+if [ "$CASE" = group ]; then
+	EXTRA="ferry.group.id = ferry-e2e-gateways
+ferry.group.session.timeout.ms = 6000"
+fi
 e2e_mock singapore london.trades:4 london.orders:3 london.heartbeats:1 heartbeats:1 london.checkpoints.internal:1 $SYNCS_T
 IMP="--delay 10ms"
 [ "$CASE" = loss ] && IMP="--delay 10ms --loss 5% --reorder 2%,3ms"
@@ -50,8 +55,10 @@ e2e_wait_stat source 's["session"]["up"]' 60 || { tail -20 "$T/source.log" "$T/t
 # partition, so with 1-record batches a partition cannot be fetched faster than ~10 batches
 # a second and the runs measure the mock, not ferry
 per=$((RECORDS / 3))
+# (group: ~40 s, so that records are in flight through every change of the group)
+secs=12; [ "$CASE" = group ] && secs=40
 for t in trades orders client-trades; do
-	"$LOADGEN" --seed $(( $(printf '%s' $t | wc -c) )) --count $per --rate $((per / 12 + 1)) \
+	"$LOADGEN" --seed $(( $(printf '%s' $t | wc -c) )) --count $per --rate $((per / secs + 1)) \
 		--pii-share 0.05 --brokers "$london_BS" --topic $t -X linger.ms=200 \
 		>"$T/lg-$t.log" 2>&1 &
 	echo $! >"$T/lg-$t.pid"
@@ -110,6 +117,32 @@ abort)
 		sleep 3; e2e_mock_cmd singapore "errors 0 87 3"
 		echo "singapore: next 3 Produce requests fail (INVALID_RECORD)" >>"$T/events"
 	done ;;
+group)
+	# gateway pairs sharing the flow through a consumer group: a second pair joins (the
+	# partitions are split), its source is killed -9 (its partitions come back after the
+	# group's session timeout) and starts again, then the first pair's source stops with
+	# SIGTERM (it drains and leaves: everything moves to the second pair)
+	e2e_wanem "$IMP" 2
+	e2e_config source2 "$T/rules.yaml" "$EXTRA"
+	e2e_config target2 "$T/rules.yaml" "$EXTRA"
+	sleep 1
+	e2e_gateway target2
+	e2e_gateway source2
+	owned='s["session"]["up"] and any(p["owned"] for p in s["partitions"])'
+	e2e_wait_stat source2 "$owned" 60 || { tail -20 "$T/source2.log"; e2e_die "the second pair got no partitions"; }
+	echo "second pair joined: $(grep -h 'assigned to this gateway' "$T/source.log" "$T/source2.log" | tail -2 | tr '\n' ' ')" >>"$T/events"
+	sleep 2
+	kill -9 "$source2_PID"; wait "$source2_PID" 2>/dev/null; rm -f "$T/source2.json"
+	echo "kill -9 source2" >>"$T/events"
+	sleep 3
+	e2e_gateway source2
+	e2e_wait_stat source2 "$owned" 60 || { tail -20 "$T/source2.log"; e2e_die "the restarted source2 got no partitions"; }
+	echo "source2 back: $(grep -h 'assigned to this gateway' "$T/source2.log" | tail -1)" >>"$T/events"
+	sleep 2
+	kill -TERM "$source_PID"; wait "$source_PID"; echo "SIGTERM source: exit $?" >>"$T/events"
+	e2e_wait_stat source2 's["session"]["up"] and all(p["owned"] for p in s["partitions"])' 60 ||
+		{ tail -20 "$T/source2.log"; e2e_die "source2 did not take every partition over"; }
+	echo "source2 took over: $(grep -h 'assigned to this gateway' "$T/source2.log" | tail -1)" >>"$T/events" ;;
 reload)
 	sleep 5
 	# a reload that adds a rule: records produced later are masked by it too
@@ -133,10 +166,13 @@ grep -h 'delivered' "$T"/lg-*.log
 # CI run of e2e_kill-source waited 300 s for that)
 ENDS=$(e2e_ends london trades:4 orders:3)
 case $ENDS in *"('orders', 2)"*) ;; *) e2e_die "cannot read london's end offsets: $ENDS" ;; esac
-e2e_wait_stat source 's["session"]["up"] and all(p["stopped"] or p["committed"] >= '"$ENDS"'[(p["topic"], p["partition"])] for p in s["partitions"] if p["topic"] != "heartbeats")' 300 ||
-	{ for r in source target; do
+# (group: the second pair's source, which holds every partition once the first one left)
+CATCH=source; [ "$CASE" = group ] && CATCH=source2
+e2e_wait_stat $CATCH 's["session"]["up"] and all(p["stopped"] or (p["owned"] and p["committed"] >= '"$ENDS"'[(p["topic"], p["partition"])]) for p in s["partitions"] if p["topic"] != "heartbeats")' 300 ||
+	{ for r in source target source2 target2; do
+		[ -f "$T/$r.log" ] || continue
 		echo "--- $r.log (filtered)"; grep -v '^EAL\|^TELEMETRY\|^%' "$T/$r.log" | tail -40
-		echo "--- $r.json"; python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print({k: v for k, v in s["counters"].items() if v}); print([(p["topic"], p["partition"], p["committed"], p["high_watermark"], p["stopped"]) for p in s["partitions"]])' "$T/$r.json"
+		echo "--- $r.json"; python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print({k: v for k, v in s["counters"].items() if v}); print([(p["topic"], p["partition"], p["committed"], p["high_watermark"], p["stopped"], p.get("owned")) for p in s["partitions"]])' "$T/$r.json"
 	  done; [ -f "$T/events" ] && cat "$T/events"; KEEP=1; e2e_die "replication did not catch up (logs in $T)"; }
 sleep 2
 [ -f "$T/events" ] && cat "$T/events"
@@ -161,7 +197,8 @@ if [ "$CASE" = corrupt ]; then
 	e2e_wait_stat source 's["counters"]["corrupt_batches"] >= 1' 5 || { echo "FAIL: corrupt_batches = 0"; rc=1; }
 fi
 cat "$T/verify.txt"
-python3 - "$T/source.json" "$T/target.json" <<'PY'
+# shellcheck disable=SC2046
+python3 - $(ls "$T"/source.json "$T"/target.json "$T"/source2.json "$T"/target2.json 2>/dev/null) <<'PY'
 import json, sys
 for f in sys.argv[1:]:
     s = json.load(open(f))
@@ -172,7 +209,7 @@ for f in sys.argv[1:]:
           f"txn_commits={c['txn_commits']} txn_aborts={c['txn_aborts']} "
           f"stopped={c['partitions_stopped']} wan_retx={s['wan']['tx_retx']}")
 PY
-grep -h 'ALARM' "$T/source.log" "$T/target.log" | head
+grep -h 'ALARM' "$T"/source*.log "$T"/target*.log | head
 if [ $rc -ne 0 ]; then
 	# what the target cluster holds, read by kcat (not ferry) while the mocks still run: a
 	# short partition or records ferry never wrote tell a ferry bug from a verify bug

@@ -92,29 +92,33 @@ print(repr(d))'
 # e2e_mock_cmd NAME "COMMAND": broker down/up, leader changes (see ferryctl mock --control).
 e2e_mock_cmd() { printf '%s\n' "$2" >"$T/$1.ctl"; }
 
-# e2e_wanem "IMPAIRMENTS": the WAN emulator with two memif servers (a = london side).
+# e2e_wanem "IMPAIRMENTS" [PAIR]: the WAN emulator with two memif servers (a = london side);
+# PAIR (e.g. 2) for a second gateway pair's own link.
 e2e_wanem() {
-	"$WANEM" --no-huge -m 512 --no-pci --file-prefix "wanem$$" --lcores "(0-1)@(0-1)" \
-		--vdev "net_memif0,role=server,socket=$T/wan-a.sock,socket-abstract=no" \
-		--vdev "net_memif1,role=server,socket=$T/wan-b.sock,socket-abstract=no" \
-		-- --idle-sleep-us 50 --stats-interval 0 --json "$T/wanem.json" $1 \
-		>"$T/wanem.log" 2>&1 &
+	w=${2:-}
+	"$WANEM" --no-huge -m 512 --no-pci --file-prefix "wanem$w$$" --lcores "(0-1)@(0-1)" \
+		--vdev "net_memif0,role=server,socket=$T/wan$w-a.sock,socket-abstract=no" \
+		--vdev "net_memif1,role=server,socket=$T/wan$w-b.sock,socket-abstract=no" \
+		-- --idle-sleep-us 50 --stats-interval 0 --json "$T/wanem$w.json" $1 \
+		>"$T/wanem$w.log" 2>&1 &
 	WANEM_PID=$!
 	echo $WANEM_PID >>"$T/pids"
 	i=0
-	until grep -q 'A = port' "$T/wanem.log" 2>/dev/null || [ $i -ge 100 ]; do
+	until grep -q 'A = port' "$T/wanem$w.log" 2>/dev/null || [ $i -ge 100 ]; do
 		sleep 0.1; i=$((i + 1)); done
-	grep -q 'A = port' "$T/wanem.log" || { cat "$T/wanem.log"; e2e_die "ferry-wanem did not start"; }
+	grep -q 'A = port' "$T/wanem$w.log" || { cat "$T/wanem$w.log"; e2e_die "ferry-wanem did not start"; }
 }
 
-# e2e_config ROLE RULES [EXTRA LINES]: write $T/ROLE.properties.
+# e2e_config NAME RULES [EXTRA LINES]: write $T/NAME.properties. NAME is source or target,
+# or source2/target2 for a second gateway pair (its own WAN link and key channel port).
 e2e_config() {
-	role=$1 rules=$2
-	if [ "$role" = source ]; then me=london sock=wan-a lip=10.77.0.1 pip=10.77.0.2 mp=0
-	else me=singapore sock=wan-b lip=10.77.0.2 pip=10.77.0.1 mp=1; fi
+	name=$1 rules=$2
+	role=${name%2}; w=${name#"$role"}; kcp=$(( ${E2E_KC_PORT:-19441} + ${w:-0} ))
+	if [ "$role" = source ]; then me=london sock=wan$w-a lip=10.77.0.1 pip=10.77.0.2 mp=0
+	else me=singapore sock=wan$w-b lip=10.77.0.2 pip=10.77.0.1 mp=1; fi
 	# Prometheus endpoints: E2E_METRICS_BASE (source) and +1 (target); unset: off
 	if [ -n "${E2E_METRICS_BASE:-}" ]; then mp=$((E2E_METRICS_BASE + mp)); else mp=0; fi
-	cat >"$T/$role.properties" <<CONF
+	cat >"$T/$name.properties" <<CONF
 clusters = london, singapore
 london.bootstrap.servers = $london_BS
 singapore.bootstrap.servers = $singapore_BS
@@ -132,25 +136,25 @@ ferry.lcores.worker = 2
 ferry.wan.ports = net_memif0,role=client,socket=$T/$sock.sock,socket-abstract=no
 ferry.wan.local.ip = $lip
 ferry.wan.peer.ip = $pip
-ferry.wan.control.port = ${E2E_KC_PORT:-19441}
+ferry.wan.control.port = $kcp
 ferry.wan.control.bind = 127.0.0.1
 ferry.wan.control.peer = 127.0.0.1
 ferry.wan.tls.ca = $T/ca.crt
 ferry.wan.tls.cert = $T/$me.crt
 ferry.wan.tls.key = $T/$me.key
 CONF
-	[ -n "$rules" ] && echo "ferry.rules.file = $rules" >>"$T/$role.properties"
+	[ -n "$rules" ] && echo "ferry.rules.file = $rules" >>"$T/$name.properties"
 	shift 2
-	for l in "$@"; do echo "$l" >>"$T/$role.properties"; done
+	for l in "$@"; do echo "$l" >>"$T/$name.properties"; done
 }
 
-# e2e_gateway ROLE: start ferryd; sets ROLE_PID.
+# e2e_gateway NAME: start ferryd (NAME as in e2e_config); sets NAME_PID.
 e2e_gateway() {
-	role=$1
-	"$FERRYD" --no-huge -m 1024 --file-prefix "fd-$role-$$" --lcores "(0-2)@(0-1)" -- \
-		--config "$T/$role.properties" --role "$role" --stats "$T/$role.json" --pidfile "$T/$role.pid" \
-		>>"$T/$role.log" 2>&1 &
-	eval "${role}_PID=$!"
+	name=$1 role=${1%2}
+	"$FERRYD" --no-huge -m 1024 --file-prefix "fd-$name-$$" --lcores "(0-2)@(0-1)" -- \
+		--config "$T/$name.properties" --role "$role" --stats "$T/$name.json" --pidfile "$T/$name.pid" \
+		>>"$T/$name.log" 2>&1 &
+	eval "${name}_PID=$!"
 	echo $! >>"$T/pids"
 }
 
