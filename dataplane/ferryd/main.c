@@ -833,6 +833,17 @@ main(int argc, char **argv)
 		}
 		snprintf(fd->syncs_topic, sizeof(fd->syncs_topic), "%s", C.flow.syncs_topic);
 		snprintf(txn_id, sizeof(txn_id), "ferry-%s-%s", fd->source, fd->target);
+		if (ferry_conf_str(conf, fd->flow, "ferry.group.id")) {
+			/* several target gateways write this flow: one transactional id each (a
+			 * shared one would fence the others), stable across restarts so a restart
+			 * fences its own predecessor: the key channel's bind address names the
+			 * gateway (two cannot listen on the same one) */
+			const char *b = ferry_conf_str(conf, -1, "ferry.wan.control.bind");
+			if (b == NULL)
+				b = ferry_conf_str(conf, -1, "ferry.wan.local.ip");
+			snprintf(txn_id, sizeof(txn_id), "ferry-%s-%s-%s:%" PRId64, fd->source,
+				 fd->target, b ? b : "", ferry_conf_int(conf, -1, "ferry.wan.control.port"));
+		}
 		ferryd_log(fd, "exactly-once: transactional id %s, offset-syncs in %s", txn_id,
 			   fd->syncs_topic);
 	}

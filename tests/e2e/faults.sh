@@ -33,7 +33,8 @@ if [ "$PMODE" = eos ]; then
 offset-syncs.topic.location = target"
 fi
 if [ "$CASE" = group ]; then
-	EXTRA="ferry.group.id = ferry-e2e-gateways
+	EXTRA="${EXTRA:+$EXTRA
+}ferry.group.id = ferry-e2e-gateways
 ferry.group.session.timeout.ms = 6000"
 fi
 e2e_mock singapore london.trades:4 london.orders:3 london.heartbeats:1 heartbeats:1 london.checkpoints.internal:1 $SYNCS_T
