@@ -41,7 +41,7 @@ usage(FILE *f)
 		"  mock          [--brokers N] [--topic T[:PARTS]]... [--control FIFO]  run a librdkafka mock\n"
 		"                cluster; FIFO lines: down N, up N, leader TOPIC PART BROKER,\n"
 		"                errors APIKEY ERRCODE COUNT (the next COUNT requests of APIKEY\n"
-		"                fail with ERRCODE)\n"
+		"                fail with ERRCODE), create TOPIC PARTS\n"
 		"  rules check   FILE | --pack NAME           compile a policy rules file, print its\n"
 		"                rules and database sizes; errors as FILE:LINE\n"
 		"  rules test    FILE | --pack NAME (--records F | --batch F)\n"
@@ -534,6 +534,8 @@ ferryctl_mock(int argc, char **argv)
 			rd_kafka_mock_broker_set_up(mc, a);
 		else if (sscanf(line, "leader %255s %d %d", topic, &a, &b) == 3)
 			rd_kafka_mock_partition_set_leader(mc, topic, a, b);
+		else if (sscanf(line, "create %255s %d", topic, &a) == 2 && a > 0)
+			rd_kafka_mock_topic_create(mc, topic, a, brokers < 3 ? brokers : 3);
 		else if (sscanf(line, "errors %d %d %d", &a, &b, &n) == 3 && a >= 0 && n > 0 &&
 			 n <= 64) {
 			rd_kafka_resp_err_t errs[64];

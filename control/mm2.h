@@ -127,6 +127,11 @@ rd_kafka_t *ferry_mm2_assign_client(struct ferry_mm2_flow *f, const char *alias,
 				    int session_timeout_ms, ferry_mm2_rebalance_cb *rebalance,
 				    void *opaque, char *err, size_t errlen);
 
+/** 0 when the cluster 'rk' talks to names a controller (admin requests go there); -ENOTSUP
+ *  with "cluster CLUSTER: API: ..." in 'err' when it names none within 2 s (the mock). */
+int ferry_mm2_need_controller(rd_kafka_t *rk, const char *cluster, const char *api, char *err,
+			      size_t errlen);
+
 /** One record of an internal topic. */
 struct ferry_mm2_rec {
 	const void *key;

@@ -354,6 +354,20 @@ ferry_mm2_assign_client(struct ferry_mm2_flow *f, const char *alias, const char 
 			  rebalance, opaque, err, errlen);
 }
 
+/* Admin requests that go to the controller wait for one up to the request timeout; a cluster
+ * that names none (librdkafka's mock) would cost that timeout per call, on the control thread.
+ * Ask first, briefly. */
+int
+ferry_mm2_need_controller(rd_kafka_t *rk, const char *cluster, const char *api, char *err,
+			  size_t errlen)
+{
+	if (rd_kafka_controllerid(rk, 2000) >= 0)
+		return 0;
+	snprintf(err, errlen, "cluster %s: %s: the cluster names no controller (librdkafka's mock "
+		 "names none)", cluster, api);
+	return -ENOTSUP;
+}
+
 /* A fresh reader per read: a reused consumer can hand back a stale EOF of an earlier read. */
 static rd_kafka_t *
 new_reader(struct ferry_mm2_flow *f, const char *alias, char *err, size_t errlen)

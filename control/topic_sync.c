@@ -66,19 +66,6 @@ admin_fail(const char *cluster, const char *api, rd_kafka_resp_err_t e, const ch
 	return -EIO;
 }
 
-/* Admin requests that go to the controller wait for one up to the request timeout; a cluster
- * that names none (librdkafka's mock) would cost that timeout per call, on the control thread.
- * Ask first, briefly: -ENOTSUP with the reason when there is none. */
-static int
-need_controller(rd_kafka_t *rk, const char *cluster, const char *api, char *err, size_t errlen)
-{
-	if (rd_kafka_controllerid(rk, 2000) >= 0)
-		return 0;
-	snprintf(err, errlen, "cluster %s: %s: the cluster names no controller (librdkafka's mock "
-		 "names none)", cluster, api);
-	return -ENOTSUP;
-}
-
 /* ---- configs ------------------------------------------------------------------------------ */
 
 /* DescribeConfigs of the source topics, AlterConfigs of their remote topics (one request
@@ -115,7 +102,7 @@ sync_configs(struct ferry_mm2_flow *f, const struct ferry_mm2_topic *t, size_t n
 	if (nd == 0)
 		goto out_free;
 
-	if ((rc = need_controller(src, f->source, "DescribeConfigs", err, errlen)) != 0)
+	if ((rc = ferry_mm2_need_controller(src, f->source, "DescribeConfigs", err, errlen)) != 0)
 		goto out_free;
 	admin_prepare(f, src, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, &q, &ao);
 	rd_kafka_DescribeConfigs(src, desc, nd, ao, q);
@@ -236,7 +223,7 @@ sync_acls(struct ferry_mm2_flow *f, const struct ferry_mm2_provenance *prov,
 	if (flt == NULL)
 		return ferry_errf(-EINVAL, err, errlen, "cluster %s: DescribeAcls filter: %s",
 				  f->source, errstr);
-	if ((rc = need_controller(src, f->source, "DescribeAcls", err, errlen)) != 0) {
+	if ((rc = ferry_mm2_need_controller(src, f->source, "DescribeAcls", err, errlen)) != 0) {
 		rd_kafka_AclBinding_destroy(flt);
 		return rc;
 	}

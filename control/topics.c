@@ -44,7 +44,9 @@ create_topic(struct ferry_mm2_flow *f, rd_kafka_t *rk, const char *cluster, cons
 	     int partitions, int rf, char *err, size_t errlen)
 {
 	char errstr[256];
-	int rc = 0;
+	int rc = ferry_mm2_need_controller(rk, cluster, "CreateTopics", err, errlen);
+	if (rc != 0)
+		return rc;
 	rd_kafka_NewTopic_t *nt =
 	    rd_kafka_NewTopic_new(topic, partitions, rf, errstr, sizeof(errstr));
 	if (nt == NULL) {
@@ -87,7 +89,9 @@ grow_topic(struct ferry_mm2_flow *f, rd_kafka_t *rk, const char *cluster, const 
 	   int partitions, char *err, size_t errlen)
 {
 	char errstr[256];
-	int rc;
+	int rc = ferry_mm2_need_controller(rk, cluster, "CreatePartitions", err, errlen);
+	if (rc != 0)
+		return rc;
 	rd_kafka_NewPartitions_t *np =
 	    rd_kafka_NewPartitions_new(topic, (size_t)partitions, errstr, sizeof(errstr));
 	if (np == NULL) {

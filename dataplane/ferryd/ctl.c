@@ -735,6 +735,32 @@ source_progress(struct ferryd_ctl *c)
 	free(o);
 }
 
+/* Source: a partition of the flow the table does not hold (a new topic, or one that grew).
+ * The table grows only while io is parked, so such partitions join at the next session; true
+ * with its name in 'what'. */
+static bool
+source_new_partitions(struct ferryd_ctl *c, char *what, size_t len)
+{
+	struct ferryd *fd = c->fd;
+	struct ferry_mm2_topic *t = NULL;
+	size_t nt = 0;
+	char err[512];
+	bool found = false;
+
+	if (ferry_mm2_topics_list(&c->flow, NULL, &t, &nt, err, sizeof(err)) != 0) {
+		ferryd_log(fd, "topic refresh: %s", err);
+		return false;
+	}
+	for (size_t i = 0; i < nt && !found; i++)
+		for (int32_t p = 0; p < t[i].partitions && !found; p++)
+			if (ferryd_part_find(fd, t[i].name, strlen(t[i].name), p) < 0) {
+				snprintf(what, len, "%s-%d", t[i].name, p);
+				found = true;
+			}
+	ferry_mm2_topics_free(t, nt);
+	return found;
+}
+
 void
 ferryd_ctl_periodic(struct ferryd_ctl *c, int64_t now)
 {
@@ -762,6 +788,17 @@ ferryd_ctl_periodic(struct ferryd_ctl *c, int64_t now)
 		if (now >= c->next_progress) {
 			source_progress(c);
 			c->next_progress = now + 5000;
+		}
+		/* refresh.topics.interval.seconds, as MM2: new topics and partitions */
+		if (now >= c->next_topics) {
+			char what[FERRYD_TOPIC_MAX + 16];
+			if (c->next_topics && !c->new_topics &&
+			    source_new_partitions(c, what, sizeof(what))) {
+				ferryd_log(fd, "new partition %s (and maybe more) on %s: the session "
+					   "restarts to replicate it", what, fd->source);
+				c->new_topics = true;
+			}
+			c->next_topics = now + c->flow.refresh_topics_interval_ms;
 		}
 	} else if (c->flow.emit_checkpoints && now >= c->next_ckpt) {
 		struct ferry_ckpt_round r;

@@ -39,6 +39,8 @@ struct ferryd_ctl {
 	struct ferry_ckpt_state *ckst;
 	/* source */
 	bool resume_done; /* the RESUME set of this session arrived */
+	bool new_topics;  /* the topic refresh found partitions the table lacks: restart */
+	int64_t next_topics;
 	/* schedules (ms, CLOCK_REALTIME) */
 	int64_t next_hb, next_ckpt, next_meta, next_progress;
 	uint64_t hb_count, ckpt_count;

@@ -669,11 +669,18 @@ run(struct ferryd *fd, const struct opts *o, uint32_t local_ip, uint32_t peer_ip
 				if (ferryd_group_take_revoked(&GRP))
 					break; /* drained in the callback */
 			}
+			if (C.new_topics) {
+				/* the table grows while io is parked: drain, then a new session */
+				C.new_topics = false;
+				drain_source(fd, kc);
+				break;
+			}
 		}
 		sess_kc = NULL;
 		if (rc == 0 && !sig_stop) {
-			/* the group moved partitions: the next session replicates the new set */
-			ferry_wan_keychan_close(kc, 0, "partitions reassigned by the gateway group");
+			/* the group moved partitions, or new ones appeared: the next session
+			 * replicates the new set */
+			ferry_wan_keychan_close(kc, 0, "new partitions or a new group assignment");
 			ferry_wan_keychan_free(kc);
 			session_stop(fd);
 			continue;

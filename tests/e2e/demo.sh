@@ -98,8 +98,8 @@ e2e_certs
 e2e_mock london trades:4 orders:3 risk:2 client-trades:2 heartbeats:1 \
 	mm2-offset-syncs.singapore.internal:1
 # london.client-trades too: the target gateway makes the remote topic of every source topic,
-# denied ones included (it stays empty); without it ferryd waits 10 s for CreateTopics, which
-# the mock does not answer, then relies on auto-creation.
+# denied ones included (it stays empty); without it ferryd finds no controller to send CreateTopics to
+# (the mock names none), then relies on auto-creation.
 e2e_mock singapore london.trades:4 london.orders:3 london.risk:2 london.client-trades:2 \
 	london.heartbeats:1 heartbeats:1 london.checkpoints.internal:1
 say "mock clusters: london $london_BS, singapore $singapore_BS"

@@ -8,7 +8,8 @@
 # usage: faults.sh BUILD_DIR CASE [RECORDS [MODE]]
 #   CASE: kill-source | kill-target | sigterm | broker | leader | outage | loss | reload |
 #         corrupt | abort (eos only: target Produce requests fail, transactions abort) |
-#         group (two gateway pairs share the flow through ferry.group.id) | clean
+#         group (two gateway pairs share the flow through ferry.group.id) |
+#         topic (a topic created mid-run joins) | clean
 #   MODE: idempotent (default: idempotent producer, offset-syncs on the source, restarts
 #         reconciled from the offset-syncs) or eos (ferry.exactly.once: the target writes each
 #         batch and its offset-syncs in one Kafka transaction; offset-syncs on the target)
@@ -32,6 +33,9 @@ if [ "$PMODE" = eos ]; then
 	EXTRA="ferry.exactly.once = true
 offset-syncs.topic.location = target"
 fi
+# topic: MM2's topic refresh, every 3 s instead of 10 min, finds a topic created mid-run
+[ "$CASE" = topic ] && EXTRA="${EXTRA:+$EXTRA
+}refresh.topics.interval.seconds = 3"
 if [ "$CASE" = group ]; then
 	EXTRA="${EXTRA:+$EXTRA
 }ferry.group.id = ferry-e2e-gateways
@@ -144,6 +148,15 @@ group)
 	e2e_wait_stat source2 's["session"]["up"] and all(p["owned"] for p in s["partitions"])' 60 ||
 		{ tail -20 "$T/source2.log"; e2e_die "source2 did not take every partition over"; }
 	echo "source2 took over: $(grep -h 'assigned to this gateway' "$T/source2.log" | tail -1)" >>"$T/events" ;;
+topic)
+	# a topic created while the gateways run: the source's topic refresh finds it, the
+	# session restarts with it, the target creates london.fx, its records cross
+	sleep 4
+	e2e_mock_cmd london "create fx 2"; echo "london: topic fx created (2 partitions)" >>"$T/events"
+	"$LOADGEN" --seed 5 --count 2000 --rate 400 --pii-share 0.05 --brokers "$london_BS" \
+		--topic fx -X linger.ms=200 >"$T/lg-fx.log" 2>&1 || e2e_die "ferry-loadgen fx: $(tail -3 "$T/lg-fx.log")"
+	grep -h 'new partition fx-' "$T/source.log" >>"$T/events" ||
+		e2e_die "the source did not find the new topic" ;;
 reload)
 	sleep 5
 	# a reload that adds a rule: records produced later are masked by it too
@@ -165,7 +178,9 @@ grep -h 'delivered' "$T"/lg-*.log
 # stands still: one new heartbeat a second; data partitions only). Not "has fetched batches":
 # a source restarted after the target has everything resumes at the end and fetches none (a
 # CI run of e2e_kill-source waited 300 s for that)
-ENDS=$(e2e_ends london trades:4 orders:3)
+DATA="trades:4 orders:3"; [ "$CASE" = topic ] && DATA="$DATA fx:2"
+# shellcheck disable=SC2086
+ENDS=$(e2e_ends london $DATA)
 case $ENDS in *"('orders', 2)"*) ;; *) e2e_die "cannot read london's end offsets: $ENDS" ;; esac
 # (group: the second pair's source, which holds every partition once the first one left)
 CATCH=source; [ "$CASE" = group ] && CATCH=source2
@@ -184,6 +199,7 @@ MODE=
 [ "${FERRY_E2E_AT_LEAST_ONCE:-0}" = 1 ] && MODE=--at-least-once
 TOPICS="--topic trades --topic orders --topic client-trades"
 [ "$CASE" = corrupt ] && TOPICS="--topic orders --topic client-trades"
+[ "$CASE" = topic ] && TOPICS="$TOPICS --topic fx"
 # shellcheck disable=SC2086
 "$FERRYCTL" verify --source "$london_BS" --target "$singapore_BS" --source-alias london \
 	--rules "$T/rules.yaml" $MODE $TOPICS >"$T/verify.txt" 2>&1
