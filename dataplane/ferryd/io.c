@@ -641,6 +641,10 @@ tgt_delivery(struct io *io, uint16_t q, const struct ferry_wan_dp_delivery *dl)
 		}
 		ferryd_count(fd, FERRYD_CTR_batches_in, 1);
 		ferryd_count(fd, FERRYD_CTR_bytes_in, d.batch.len);
+		/* RecordsCount, the v2 header's last field (the source checked the batch) */
+		if (d.batch.len >= FERRY_KAFKA_BATCH_HDR_SIZE)
+			ferryd_count(fd, FERRYD_CTR_records_in,
+				     ferry_be32(d.batch.p + FERRY_KAFKA_BATCH_HDR_SIZE - 4));
 	} else {
 		s->tgt_base = -1; /* nothing to write: done at once, synced in order */
 		ferryd_count(fd, FERRYD_CTR_batches_skipped, 1);
