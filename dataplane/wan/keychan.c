@@ -615,6 +615,11 @@ drain_rbuf(struct ferry_wan_keychan *kc, char *err, size_t errlen)
 				     kc->peer_name, perr);
 			break;
 		}
+		/* an application message waits in rbuf while the inbox is full (never dropped:
+		 * a lost COMMIT left a source a few offsets short for good), and rbuf full
+		 * stops reading: back-pressure to the peer through TCP */
+		if (m.type == FERRY_WAN_KC_APP && kc->in_n == INBOX_SLOTS)
+			break;
 		rc = handle_msg(kc, &m, err, errlen);
 		off += used;
 		if (rc != 0)
@@ -835,8 +840,11 @@ ferry_wan_keychan_poll(struct ferry_wan_keychan *kc, int timeout_ms, char *err, 
 	int rc = exchange_step(kc, err, errlen);
 	if (rc != 0)
 		return rc;
+	/* messages left in rbuf by a full inbox go first */
+	if ((rc = drain_rbuf(kc, err, errlen)) != 0)
+		return rc;
 	rc = read_avail(kc, err, errlen);
-	if (rc == 0 && timeout_ms > 0) {
+	if (rc == 0 && timeout_ms > 0 && kc->in_n == 0) {
 		struct pollfd p = { .fd = kc->fd, .events = POLLIN };
 		if (poll(&p, 1, timeout_ms) > 0)
 			rc = read_avail(kc, err, errlen);
