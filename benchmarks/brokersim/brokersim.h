@@ -237,6 +237,7 @@ struct ferry_sim_conf {
 	char listen_host[256];
 	char listen_port[16];
 	char advertise[256]; /* "" = the listen host (127.0.0.1 for a wildcard) */
+	uint16_t advertise_port; /* 0 = the listen port; else a proxy's (--advertise HOST:PORT) */
 	struct ferry_sim_topic_spec *topics;
 	size_t n_topics;
 	int64_t source_records; /* per partition; 0 = one pass of the file */
@@ -283,8 +284,10 @@ enum ferry_sim_act {
 struct ferry_sim {
 	struct ferry_sim_conf conf;
 	int lfd, epfd, sigfd, tfd;
-	char adv_host[256];
-	uint16_t port;
+	char adv_host[256];  /* Host in Metadata and FindCoordinator answers */
+	char bind_host[256]; /* where this process itself is reached (wildcard: 127.0.0.1) */
+	uint16_t port;       /* the bound listen port */
+	uint16_t adv_port;   /* Port in those answers: conf.advertise_port or port */
 	bool stop; /* set from the signalfd handler, same thread */
 	int64_t t_start;
 
@@ -330,7 +333,10 @@ struct ferry_sim {
 /* ---- server.c ------------------------------------------------------------------------------ */
 
 int64_t ferry_sim_now_ns(void);
-/** Bind and listen on conf.listen_host:listen_port; sets sim->port and sim->adv_host. */
+/**
+ * Bind and listen on conf.listen_host:listen_port; sets sim->port, sim->bind_host,
+ * sim->adv_host and sim->adv_port.
+ */
 int ferry_sim_listen(struct ferry_sim *sim, char *err, size_t errlen);
 /** The event loop; returns 0 after SIGINT/SIGTERM, or -errno. */
 int ferry_sim_run(struct ferry_sim *sim, void (*on_tick)(struct ferry_sim *sim));

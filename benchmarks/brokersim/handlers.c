@@ -216,7 +216,7 @@ handle_metadata(struct ferry_sim *sim, struct ferry_sim_conn *c, const struct fe
 	*node = sim->conf.node_id;
 	b->NodeId = sim->conf.node_id;
 	b->Host = ferry_span_str(sim->adv_host);
-	b->Port = sim->port;
+	b->Port = sim->adv_port;
 	b->Rack = ferry_span_make(NULL, 0);
 	rs.n_brokers = 1;
 	rs.Brokers = b;
@@ -521,7 +521,7 @@ handle_find_coordinator(struct ferry_sim *sim, struct ferry_sim_conn *c,
 	/* The only broker coordinates every group and transactional id. */
 	rs.NodeId = sim->conf.node_id;
 	rs.Host = ferry_span_str(sim->adv_host);
-	rs.Port = sim->port;
+	rs.Port = sim->adv_port;
 	return respond(sim, c, h, &rs, 64 + rs.Host.len);
 }
 

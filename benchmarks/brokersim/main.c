@@ -4,7 +4,9 @@
  * file that exits.
  *
  * Output contract (tests and scripts read it): the first line on stdout is
- * the bootstrap address "HOST:PORT"; --stats-interval lines start "stats ";
+ * the bootstrap address "HOST:PORT" (with --advertise HOST:PORT, the address
+ * the simulator itself listens on, for the proxy in front to connect to);
+ * --stats-interval lines start "stats ";
  * at exit, after SIGINT/SIGTERM, come "stat NAME VALUE", "api NAME COUNT"
  * and one "topic NAME partition N ..." line per partition. Warnings go to
  * stderr.
@@ -96,7 +98,12 @@ usage(FILE *f)
 	    "  --listen HOST:PORT          where to listen (default 127.0.0.1:0; port 0 =\n"
 	    "                              ephemeral). The bootstrap address is the first line\n"
 	    "                              on stdout.\n"
-	    "  --advertise HOST            host name given to clients (default: the listen host)\n"
+	    "  --advertise HOST[:PORT]     host (and port) given to clients in Metadata and\n"
+	    "                              FindCoordinator answers (default: the listen host and\n"
+	    "                              port). A PORT puts a proxy in front, e.g. a TLS\n"
+	    "                              terminator listening there: the first line on stdout\n"
+	    "                              is then the listen address, for the proxy to connect\n"
+	    "                              to. An IPv6 address with a port: [ADDR]:PORT.\n"
 	    "  --topic NAME:PARTITIONS[:source=FILE]\n"
 	    "                              declare a topic (repeatable). With source=FILE it\n"
 	    "                              serves the v2 record batches in FILE (concatenated),\n"
@@ -164,6 +171,48 @@ parse_listen(const char *s, struct ferry_sim_conf *conf)
 	memcpy(conf->listen_host, s, hlen);
 	conf->listen_host[hlen] = '\0';
 	snprintf(conf->listen_port, sizeof(conf->listen_port), "%s", colon + 1);
+	return 0;
+}
+
+/*
+ * HOST, HOST:PORT or [V6ADDR]:PORT (also [V6ADDR]). A bare IPv6 address (two or more
+ * colons, no brackets) is all host, as before ports could be given. PORT is 1..65535.
+ */
+static int
+parse_advertise(const char *s, struct ferry_sim_conf *conf)
+{
+	const char *host = s, *port = NULL, *colon = strchr(s, ':');
+	size_t hlen = strlen(s);
+	unsigned long v;
+
+	if (s[0] == '[') {
+		const char *rb = strchr(s, ']');
+
+		if (rb == NULL || (rb[1] != '\0' && rb[1] != ':'))
+			return -1;
+		host = s + 1;
+		hlen = (size_t)(rb - host);
+		port = rb[1] == ':' ? rb + 2 : NULL;
+	} else if (colon != NULL && strchr(colon + 1, ':') == NULL) {
+		hlen = (size_t)(colon - s);
+		port = colon + 1;
+	}
+	if (hlen == 0 || hlen >= sizeof(conf->advertise))
+		return -1;
+	if (port != NULL) {
+		/* digits only: strtoul alone would take signs, spaces and "0x" */
+		if (port[0] == '\0' || strspn(port, "0123456789") != strlen(port) ||
+		    strlen(port) > 5)
+			return -1;
+		v = strtoul(port, NULL, 10);
+		if (v < 1 || v > 65535)
+			return -1;
+		conf->advertise_port = (uint16_t)v;
+	} else {
+		conf->advertise_port = 0;
+	}
+	memcpy(conf->advertise, host, hlen);
+	conf->advertise[hlen] = '\0';
 	return 0;
 }
 
@@ -265,9 +314,8 @@ parse_args(int argc, char **argv, struct ferry_sim_conf *conf)
 				goto err_arg;
 			break;
 		case OPT_ADVERTISE:
-			if (strlen(optarg) == 0 || strlen(optarg) >= sizeof(conf->advertise))
+			if (parse_advertise(optarg, conf) < 0)
 				goto err_arg;
-			snprintf(conf->advertise, sizeof(conf->advertise), "%s", optarg);
 			break;
 		case OPT_TOPIC:
 			if (parse_topic(optarg, conf, err, sizeof(err)) < 0) {
@@ -485,7 +533,15 @@ main(int argc, char **argv)
 		rc = 1;
 		goto out_free_topics;
 	}
-	printf("%s:%u\n", sim.adv_host, sim.port);
+	if (sim.conf.advertise_port != 0) {
+		/* The advertised address is the proxy's; the first line says where the
+		 * proxy must connect (the output contract above). */
+		printf("%s:%u\n", sim.bind_host, sim.port);
+		fprintf(stderr, "ferry-brokersim: listening on %s:%u, advertising %s:%u\n",
+			sim.bind_host, sim.port, sim.adv_host, sim.adv_port);
+	} else {
+		printf("%s:%u\n", sim.adv_host, sim.port);
+	}
 	fflush(stdout);
 
 	sim.t_start = sim.t_prev = ferry_sim_now_ns();

@@ -112,13 +112,16 @@ ferry_sim_listen(struct ferry_sim *sim, char *err, size_t errlen)
 	sim->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
 						   : ((struct sockaddr_in *)&ss)->sin_port);
 	sim->lfd = fd;
-	/* What clients are told to connect to (Metadata, FindCoordinator). */
-	if (sim->conf.advertise[0])
-		snprintf(sim->adv_host, sizeof(sim->adv_host), "%s", sim->conf.advertise);
-	else if (host == NULL || strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0)
-		snprintf(sim->adv_host, sizeof(sim->adv_host), "127.0.0.1");
+	if (host == NULL || strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0)
+		snprintf(sim->bind_host, sizeof(sim->bind_host), "127.0.0.1");
 	else
-		snprintf(sim->adv_host, sizeof(sim->adv_host), "%s", host);
+		snprintf(sim->bind_host, sizeof(sim->bind_host), "%s", host);
+	/* What clients are told to connect to (Metadata, FindCoordinator). A port of its
+	 * own means a proxy sits in front (a TLS terminator): clients must come back
+	 * through it, never straight here. */
+	snprintf(sim->adv_host, sizeof(sim->adv_host), "%s",
+		 sim->conf.advertise[0] ? sim->conf.advertise : sim->bind_host);
+	sim->adv_port = sim->conf.advertise_port ? sim->conf.advertise_port : sim->port;
 	return 0;
 }
 

@@ -121,6 +121,18 @@ parse_app(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
+/* A client property of cluster 'alias': ALIAS.NAME, else the file's NAME (MM2's rule). */
+static const char *
+cluster_prop(const struct ferry_conf *conf, const char *alias, const char *name, unsigned *line)
+{
+	char key[300];
+	unsigned l = 0;
+
+	snprintf(key, sizeof(key), "%s.%s", alias, name);
+	const char *v = ferry_conf_prop_get(conf, key, line ? line : &l);
+	return v ? v : ferry_conf_prop_get(conf, name, line ? line : &l);
+}
+
 /* ---- EAL arguments from the configuration --------------------------------------------------- */
 
 static bool
@@ -786,22 +798,32 @@ main(int argc, char **argv)
 	fd->source = flows[fd->flow].source;
 	fd->target = flows[fd->flow].target;
 	fd->exactly_once = ferry_conf_bool(conf, fd->flow, "ferry.exactly.once");
-	/* the io_uring data path speaks PLAINTEXT only (TLS/SASL to brokers: issue 4); say so
-	 * instead of connecting in the clear to a cluster configured otherwise */
+	/* the io_uring data path speaks PLAINTEXT and SSL (no SASL yet: issue 4); say so instead
+	 * of connecting without the authentication a cluster is configured for */
 	for (int e = 0; e < 2; e++) {
 		const char *alias = e ? fd->target : fd->source;
-		char key[300];
 		unsigned line = 0;
-		snprintf(key, sizeof(key), "%s.security.protocol", alias);
-		const char *sp = ferry_conf_prop_get(conf, key, &line);
-		if (sp == NULL)
-			sp = ferry_conf_prop_get(conf, "security.protocol", &line);
-		if (sp && strcasecmp(sp, "PLAINTEXT") != 0) {
-			fprintf(stderr, "%s: %s:%u: %s = %s: ferryd's broker data path supports "
-					"PLAINTEXT only so far (TLS and SASL are not implemented)\n",
-				PROG, o.config, line, key, sp);
+		const char *sp = cluster_prop(conf, alias, "security.protocol", &line);
+		if (sp && strcasecmp(sp, "PLAINTEXT") != 0 && strcasecmp(sp, "SSL") != 0) {
+			fprintf(stderr, "%s: %s:%u: %s.security.protocol = %s: ferryd's broker data "
+					"path supports PLAINTEXT and SSL so far (SASL is not "
+					"implemented)\n",
+				PROG, o.config, line, alias, sp);
 			ret = 2;
 			goto out_conf;
+		}
+		/* TLS files are read when the io lcore starts, after the EAL and the ports:
+		 * a missing one is named now */
+		static const char *const files[] = { "ssl.ca.location", "ssl.certificate.location",
+						     "ssl.key.location" };
+		for (size_t k = 0; sp && strcasecmp(sp, "SSL") == 0 && k < 3; k++) {
+			const char *path = cluster_prop(conf, alias, files[k], &line);
+			if (path && access(path, R_OK) != 0) {
+				fprintf(stderr, "%s: %s:%u: %s.%s %s: %s\n", PROG, o.config, line,
+					alias, files[k], path, strerror(errno));
+				ret = 2;
+				goto out_conf;
+			}
 		}
 	}
 	fd->busy_poll = strcmp(ferry_conf_str(conf, -1, "ferry.poll.mode"), "busy") == 0;
@@ -999,6 +1021,24 @@ main(int argc, char **argv)
 	/* io lcore */
 	ferry_uring_conf_defaults(&fd->urc);
 	fd->urc.client_id = "ferryd";
+	{
+		/* TLS to the cluster the io lcore talks to, with librdkafka's property names
+		 * (the control plane's librdkafka clients read the same ones) */
+		const char *alias = fd->role == FERRYD_SOURCE ? fd->source : fd->target;
+		const char *sp = cluster_prop(conf, alias, "security.protocol", NULL);
+		const char *ei = cluster_prop(conf, alias, "ssl.endpoint.identification.algorithm",
+					      NULL);
+		fd->urc.tls = sp && strcasecmp(sp, "SSL") == 0;
+		fd->urc.tls_ca_file = cluster_prop(conf, alias, "ssl.ca.location", NULL);
+		fd->urc.tls_cert_file = cluster_prop(conf, alias, "ssl.certificate.location", NULL);
+		fd->urc.tls_key_file = cluster_prop(conf, alias, "ssl.key.location", NULL);
+		fd->urc.tls_key_password = cluster_prop(conf, alias, "ssl.key.password", NULL);
+		fd->urc.tls_verify_host = ei == NULL || strcasecmp(ei, "none") != 0;
+		if (fd->urc.tls)
+			ferryd_log(fd, "brokers of %s over TLS (CA %s%s)", alias,
+				   fd->urc.tls_ca_file ? fd->urc.tls_ca_file : "system store",
+				   fd->urc.tls_verify_host ? ", host names verified" : "");
+	}
 	fd->urc.isolation_level =
 	    strcmp(ferry_conf_str(conf, fd->flow, "ferry.fetch.isolation.level"), "read_committed") == 0;
 	fd->urc.fetch_max_wait_ms = (int32_t)ferry_conf_int(conf, fd->flow, "ferry.fetch.wait.max.ms");

@@ -100,6 +100,7 @@ ferry_uring_conf_defaults(struct ferry_uring_conf *c)
 	c->idempotent = true;
 	c->transactional_id = NULL;
 	c->transaction_timeout_ms = 60000;
+	c->tls_verify_host = true;
 }
 
 /* ---- receive buffers ------------------------------------------------------------------------ */
@@ -238,6 +239,10 @@ ferry_uring_new(const struct ferry_uring_conf *conf, ferry_uring_event_cb cb, vo
 		errno = ENOMEM;
 		goto out_free_keep_errno;
 	}
+	if (ferry_uring_tls_init(ur, err, errlen) < 0) {
+		errno = EINVAL;
+		goto out_free_keep_errno;
+	}
 
 	/* SINGLE_ISSUER: only the owner submits; COOP_TASKRUN: completions are run when the
 	 * owner enters the kernel anyway, no IPI needed. Older kernels refuse the flags. */
@@ -322,6 +327,7 @@ ferry_uring_destroy(struct ferry_uring *ur)
 		if (busy)
 			return;
 	}
+	ferry_uring_tls_fini(ur);
 	if (ur->brokers) {
 		for (unsigned i = 0; i < ur->conf.max_brokers; i++) {
 			if (ur->brokers[i].fd >= 0)
@@ -411,6 +417,7 @@ broker_set(struct ferry_uring *ur, int32_t node_id, const char *host, uint16_t p
 	memcpy(&b->addr, res->ai_addr, res->ai_addrlen);
 	b->addrlen = res->ai_addrlen;
 	snprintf(b->name, sizeof(b->name), "%s:%u", host, port);
+	snprintf(b->host, sizeof(b->host), "%s", host);
 	freeaddrinfo(res);
 	b->retry_at_ns = 0;
 	/* partitions whose leader is this node can use it now */
@@ -549,7 +556,7 @@ ferry_uring_conn_fail(struct ferry_uring *ur, struct ferry_ubroker *b, int err, 
 	vsnprintf(b->errmsg, sizeof(b->errmsg), fmt, ap);
 	va_end(ap);
 	b->err = err;
-	if (b->state == FERRY_UCONN_CONNECTING)
+	if (b->state == FERRY_UCONN_CONNECTING || b->state == FERRY_UCONN_TLS)
 		ur->st[FERRY_URING_ST_CONNECT_FAILS]++;
 	else
 		ur->st[FERRY_URING_ST_DISCONNECTS]++;
@@ -603,6 +610,7 @@ conn_reap(struct ferry_uring *ur, struct ferry_ubroker *b)
 	b->recv_armed = b->send_armed = b->rx_stalled = false;
 	b->iov_head = b->iov_n = 0;
 	b->tx_len = 0;
+	ferry_uring_tls_close(b);
 	b->state = FERRY_UCONN_DOWN;
 	/* capped exponential backoff with +-20% jitter, so brokers are not hit in lockstep */
 	jitter = next_rand(ur) % 41;
@@ -898,15 +906,13 @@ conn_frames(struct ferry_uring *ur, struct ferry_ubroker *b)
 	}
 }
 
-/* Arm the one receive of a connection (see the file comment for the buffer rule). */
-static void
-conn_arm_recv(struct ferry_uring *ur, struct ferry_ubroker *b)
+/* Where the next plaintext bytes of a connection go (see the file comment for the buffer
+ * rule): false when no buffer is free (back-pressure) or the connection failed. */
+static bool
+rx_region(struct ferry_uring *ur, struct ferry_ubroker *b, uint8_t **dst, size_t *len)
 {
 	size_t cap = ur->conf.rx_buf_size, lim = cap - ur->max_frame, fe, end;
-	struct io_uring_sqe *sqe;
 
-	if (b->recv_armed || (b->state != FERRY_UCONN_UP && b->state != FERRY_UCONN_NEGOTIATE))
-		return;
 	if (b->rxb >= 0 && b->rx_start == b->rx_end) {
 		if (ur->bufs[b->rxb].refs == 1) {
 			b->rx_start = b->rx_end = 0;
@@ -922,7 +928,7 @@ conn_arm_recv(struct ferry_uring *ur, struct ferry_ubroker *b)
 			if (!b->rx_stalled)
 				ur->st[FERRY_URING_ST_RX_STALLS]++;
 			b->rx_stalled = true;
-			return;
+			return false;
 		}
 	}
 	b->rx_stalled = false;
@@ -937,13 +943,148 @@ conn_arm_recv(struct ferry_uring *ur, struct ferry_ubroker *b)
 		/* cannot happen while the frame rule holds; never spin on a zero-length recv */
 		ferry_uring_conn_fail(ur, b, FERRY_ERR__BAD_LENGTH, "%s: receive buffer rule broken",
 				      b->name);
+		return false;
+	}
+	*dst = ur->bufs[b->rxb].p + b->rx_end;
+	*len = end - b->rx_end;
+	return true;
+}
+
+static bool
+conn_live(const struct ferry_ubroker *b)
+{
+	return b->state == FERRY_UCONN_UP || b->state == FERRY_UCONN_NEGOTIATE ||
+	       b->state == FERRY_UCONN_TLS;
+}
+
+/* A TLS failure on b: counted, and the connection closed with OpenSSL's reason. */
+static void
+tls_fail(struct ferry_uring *ur, struct ferry_ubroker *b, int e, const char *what)
+{
+	char why[300];
+
+	ferry_uring_tls_why(b, e, why, sizeof(why));
+	ur->st[FERRY_URING_ST_TLS_FAILS]++;
+	ferry_uring_conn_fail(ur, b, -EPROTO, "%s: TLS %s: %s%s", b->name, what, why,
+			      b->state == FERRY_UCONN_TLS && strstr(why, "wrong version")
+				  ? " (is the listener a PLAINTEXT one?)"
+				  : "");
+}
+
+/* Handshake step after new ciphertext (or at the start): done moves to ApiVersions. */
+static void
+tls_handshake(struct ferry_uring *ur, struct ferry_ubroker *b)
+{
+	int r = SSL_do_handshake(b->ssl);
+
+	if (ferry_uring_tls_drain(b) < 0) {
+		ferry_uring_conn_fail(ur, b, -ENOMEM, "%s: TLS: out of memory", b->name);
+		return;
+	}
+	if (r == 1) {
+		ur->st[FERRY_URING_ST_TLS_HANDSHAKES]++;
+		b->state = FERRY_UCONN_NEGOTIATE;
+		send_api_versions(ur, b);
+		return;
+	}
+	int e = SSL_get_error(b->ssl, r);
+	if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+		tls_fail(ur, b, e, "handshake");
+}
+
+/* Decrypt what OpenSSL holds into the receive buffer and parse the frames it completes. */
+static void
+tls_read(struct ferry_uring *ur, struct ferry_ubroker *b)
+{
+	uint8_t *dst;
+	size_t len;
+
+	while ((b->state == FERRY_UCONN_UP || b->state == FERRY_UCONN_NEGOTIATE) &&
+	       rx_region(ur, b, &dst, &len)) {
+		int r = SSL_read(b->ssl, dst, len > INT32_MAX ? INT32_MAX : (int)len);
+		if (ferry_uring_tls_drain(b) < 0) {
+			ferry_uring_conn_fail(ur, b, -ENOMEM, "%s: TLS: out of memory", b->name);
+			return;
+		}
+		if (r > 0) {
+			b->rx_end += (size_t)r;
+			ur->st[FERRY_URING_ST_RX_BYTES] += (uint64_t)r;
+			conn_frames(ur, b);
+			continue;
+		}
+		int e = SSL_get_error(b->ssl, r);
+		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+			return;
+		if (e == SSL_ERROR_ZERO_RETURN) {
+			ferry_uring_conn_fail(ur, b, -EPIPE, "%s: connection closed by the broker "
+					      "(TLS close_notify)", b->name);
+			return;
+		}
+		tls_fail(ur, b, e, "read");
+		return;
+	}
+}
+
+/* Arm the one receive of a connection. TLS: plaintext OpenSSL already holds first, then the
+ * kernel receives ciphertext into tin, at most what the BIO pair can take. */
+static void
+conn_arm_recv(struct ferry_uring *ur, struct ferry_ubroker *b)
+{
+	struct io_uring_sqe *sqe;
+	uint8_t *dst;
+	size_t len;
+
+	if (b->recv_armed || !conn_live(b))
+		return;
+	if (b->ssl) {
+		if (b->state != FERRY_UCONN_TLS)
+			tls_read(ur, b);
+		if (b->recv_armed || !conn_live(b))
+			return;
+		len = BIO_ctrl_get_write_guarantee(b->nbio);
+		if (len > FERRY_UTLS_IN)
+			len = FERRY_UTLS_IN;
+		if (len == 0)
+			return; /* OpenSSL holds ciphertext it cannot decrypt into a full buffer */
+		dst = b->tin;
+	} else if (!rx_region(ur, b, &dst, &len)) {
 		return;
 	}
 	sqe = get_sqe(ur);
-	io_uring_prep_recv(sqe, b->fd, ur->bufs[b->rxb].p + b->rx_end, end - b->rx_end, 0);
+	io_uring_prep_recv(sqe, b->fd, dst, len, 0);
 	io_uring_sqe_set_data64(sqe, udata(b, FERRY_UOP_RECV));
 	b->ops++;
 	b->recv_armed = true;
+}
+
+/* TLS: encrypt the queued request bytes and batches into tout (they are copied, so the
+ * iovecs are done with); OpenSSL's records go out with one send. */
+static void
+tls_encrypt(struct ferry_uring *ur, struct ferry_ubroker *b)
+{
+	while (b->iov_head < b->iov_n) {
+		struct iovec *v = &b->iov[b->iov_head];
+		while (v->iov_len > 0) {
+			int n = v->iov_len > 16384 ? 16384 : (int)v->iov_len;
+			int r = SSL_write(b->ssl, v->iov_base, n);
+			if (ferry_uring_tls_drain(b) < 0) {
+				ferry_uring_conn_fail(ur, b, -ENOMEM, "%s: TLS: out of memory",
+						      b->name);
+				return;
+			}
+			if (r <= 0) {
+				int e = SSL_get_error(b->ssl, r);
+				if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
+					continue; /* drained above: room again */
+				tls_fail(ur, b, e, "write");
+				return;
+			}
+			v->iov_base = (uint8_t *)v->iov_base + r;
+			v->iov_len -= (size_t)r;
+			ur->st[FERRY_URING_ST_TX_BYTES] += (uint64_t)r;
+		}
+		b->iov_head++;
+	}
 }
 
 static void
@@ -951,8 +1092,24 @@ conn_arm_send(struct ferry_uring *ur, struct ferry_ubroker *b)
 {
 	struct io_uring_sqe *sqe;
 
-	if (b->send_armed || (b->state != FERRY_UCONN_UP && b->state != FERRY_UCONN_NEGOTIATE))
+	if (b->send_armed || !conn_live(b))
 		return;
+	if (b->ssl) {
+		if (b->state != FERRY_UCONN_TLS)
+			tls_encrypt(ur, b);
+		if (!conn_live(b))
+			return;
+		tx_reset_if_idle(b);
+		if (b->tout_off == b->tout_len)
+			return;
+		sqe = get_sqe(ur);
+		io_uring_prep_send(sqe, b->fd, b->tout + b->tout_off, b->tout_len - b->tout_off,
+				   MSG_NOSIGNAL);
+		io_uring_sqe_set_data64(sqe, udata(b, FERRY_UOP_SEND));
+		b->ops++;
+		b->send_armed = true;
+		return;
+	}
 	if (b->iov_head == b->iov_n) {
 		tx_reset_if_idle(b);
 		return;
@@ -989,6 +1146,16 @@ handle_cqe(struct ferry_uring *ur, struct io_uring_cqe *cqe)
 					      res == -ECANCELED ? "timed out" : strerror(-res));
 			break;
 		}
+		if (ur->tls_ctx) {
+			char err[300];
+			if (ferry_uring_tls_open(ur, b, err, sizeof(err)) != 0) {
+				ferry_uring_conn_fail(ur, b, -ENOMEM, "%s", err);
+				break;
+			}
+			b->state = FERRY_UCONN_TLS;
+			tls_handshake(ur, b); /* the ClientHello */
+			break;
+		}
 		b->state = FERRY_UCONN_NEGOTIATE;
 		send_api_versions(ur, b);
 		break;
@@ -996,9 +1163,15 @@ handle_cqe(struct ferry_uring *ur, struct io_uring_cqe *cqe)
 		break;
 	case FERRY_UOP_RECV:
 		b->recv_armed = false;
-		if (b->state != FERRY_UCONN_UP && b->state != FERRY_UCONN_NEGOTIATE)
+		if (!conn_live(b))
 			break;
 		if (res <= 0) {
+			if (res == 0 && b->state == FERRY_UCONN_TLS) {
+				ferry_uring_conn_fail(ur, b, -EPIPE, "%s: connection closed by the "
+						      "broker during the TLS handshake (is the "
+						      "listener a PLAINTEXT one?)", b->name);
+				break;
+			}
 			if (res == 0 && b->state == FERRY_UCONN_NEGOTIATE && b->av_ver > 0) {
 				/* §1.6: a broker may hang up on an ApiVersions version it does
 				 * not know; the next attempt starts at v0 */
@@ -1009,6 +1182,19 @@ handle_cqe(struct ferry_uring *ur, struct io_uring_cqe *cqe)
 						       : strerror(-res));
 			break;
 		}
+		if (b->ssl) {
+			/* the write guarantee was asked before the receive: it all fits */
+			if (BIO_write(b->nbio, b->tin, res) != res) {
+				ferry_uring_conn_fail(ur, b, -EPROTO, "%s: TLS: ciphertext buffer "
+						      "full", b->name);
+				break;
+			}
+			if (b->state == FERRY_UCONN_TLS)
+				tls_handshake(ur, b);
+			else
+				tls_read(ur, b);
+			break;
+		}
 		b->rx_end += (size_t)res;
 		ur->st[FERRY_URING_ST_RX_BYTES] += (uint64_t)res;
 		conn_frames(ur, b);
@@ -1017,10 +1203,16 @@ handle_cqe(struct ferry_uring *ur, struct io_uring_cqe *cqe)
 		size_t left;
 
 		b->send_armed = false;
-		if (b->state != FERRY_UCONN_UP && b->state != FERRY_UCONN_NEGOTIATE)
+		if (!conn_live(b))
 			break;
 		if (res < 0) {
 			ferry_uring_conn_fail(ur, b, res, "send to %s: %s", b->name, strerror(-res));
+			break;
+		}
+		if (b->ssl) { /* ciphertext; the plaintext was counted when encrypted */
+			b->tout_off += (size_t)res;
+			if (b->tout_off == b->tout_len)
+				b->tout_off = b->tout_len = 0;
 			break;
 		}
 		ur->st[FERRY_URING_ST_TX_BYTES] += (uint64_t)res;
@@ -1062,6 +1254,14 @@ conn_timers(struct ferry_uring *ur)
 				conn_start(ur, b);
 			else if (b->retry_at_ns < next)
 				next = b->retry_at_ns;
+		}
+		if (b->state == FERRY_UCONN_TLS &&
+		    ur->now_ns - b->connect_start_ns >
+			(int64_t)ur->conf.connect_timeout_ms * 1000000) {
+			ur->st[FERRY_URING_ST_TLS_FAILS]++;
+			ferry_uring_conn_fail(ur, b, -ETIMEDOUT, "%s: TLS handshake timed out after "
+					      "%d ms", b->name, ur->conf.connect_timeout_ms);
+			continue;
 		}
 		if ((b->state == FERRY_UCONN_UP || b->state == FERRY_UCONN_NEGOTIATE) && b->rq_n > 0) {
 			int64_t dl = b->rq[b->rq_head].deadline_ns;

@@ -15,6 +15,7 @@
 #define FERRY_URING_INT_H
 
 #include <liburing.h>
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -76,6 +77,7 @@ struct ferry_ureq {
 enum ferry_uconn_state {
 	FERRY_UCONN_DOWN,       /* no socket; retry_at says when to connect */
 	FERRY_UCONN_CONNECTING, /* connect + link timeout in flight */
+	FERRY_UCONN_TLS,        /* TLS handshake (security.protocol=SSL) */
 	FERRY_UCONN_NEGOTIATE,  /* ApiVersions in flight */
 	FERRY_UCONN_UP,
 	FERRY_UCONN_CLOSING, /* waiting for the kernel to return every operation */
@@ -126,6 +128,16 @@ struct ferry_ubroker {
 	unsigned send_n; /* iovecs given to the SEND in flight */
 	bool send_armed;
 	struct msghdr msg;
+
+	/* TLS (tls.c): the socket carries TLS records; rxb and iov keep plaintext. The SSL
+	 * object talks to a BIO pair whose network end (nbio) the kernel feeds from tin and
+	 * drains into tout: no blocking call, no socket BIO. */
+	char host[256]; /* for SNI and certificate verification */
+	SSL *ssl;
+	BIO *nbio;
+	uint8_t *tin;  /* ciphertext received (FERRY_UTLS_IN bytes) */
+	uint8_t *tout; /* ciphertext to send: [tout_off, tout_len) */
+	size_t tout_off, tout_len, tout_cap;
 
 	/* requests in flight, a ring */
 	struct ferry_ureq *rq;
@@ -299,7 +311,25 @@ struct ferry_uring {
 	uint32_t bscratch_cap;
 
 	uint64_t st[FERRY_URING_ST__COUNT];
+	SSL_CTX *tls_ctx; /* conf.tls: one context for every broker */
 };
+
+/* ---- tls.c --------------------------------------------------------------------------------- */
+
+/** Ciphertext read per receive; at most one TLS record plus slack is buffered in the pair. */
+#define FERRY_UTLS_IN (64u << 10)
+
+/** The client context from conf (CA, client certificate, verification); -errno with 'err'. */
+int ferry_uring_tls_init(struct ferry_uring *ur, char *err, size_t errlen);
+void ferry_uring_tls_fini(struct ferry_uring *ur);
+/** A new TLS session on b's fresh connection (client mode, SNI, host check). */
+int ferry_uring_tls_open(struct ferry_uring *ur, struct ferry_ubroker *b, char *err, size_t errlen);
+/** Drop b's TLS session (the connection is being reaped). */
+void ferry_uring_tls_close(struct ferry_ubroker *b);
+/** Move the ciphertext OpenSSL produced into b->tout; -ENOMEM. */
+int ferry_uring_tls_drain(struct ferry_ubroker *b);
+/** Why the last SSL call on b failed (SSL_get_error code 'e'), for conn_fail messages. */
+void ferry_uring_tls_why(struct ferry_ubroker *b, int e, char *buf, size_t len);
 
 /* ---- conn.c -------------------------------------------------------------------------------- */
 

@@ -50,6 +50,15 @@ struct ferry_uring_conf {
 	bool idempotent;               /* enable.idempotence, true */
 	int16_t produce_max_version;   /* cap on the negotiated Produce version, 0 = none */
 
+	/* TLS to the brokers (security.protocol=SSL), OpenSSL over the same io_uring sockets:
+	 * the kernel moves ciphertext, the owner thread encrypts and decrypts. */
+	bool tls;                     /* security.protocol SSL, false = PLAINTEXT */
+	const char *tls_ca_file;      /* ssl.ca.location, NULL = the system's CA store */
+	const char *tls_cert_file;    /* ssl.certificate.location, NULL = no client cert */
+	const char *tls_key_file;     /* ssl.key.location */
+	const char *tls_key_password; /* ssl.key.password, NULL = none */
+	bool tls_verify_host;         /* ssl.endpoint.identification.algorithm=https, true */
+
 	/* Transactions (KIP-98): see ferry_uring_txn_begin() in ferry/uring.h */
 	const char *transactional_id;   /* transactional.id, NULL = not transactional (copied) */
 	int32_t transaction_timeout_ms; /* transaction.timeout.ms, 60000 */
@@ -231,6 +240,8 @@ struct ferry_uring_filter {
 #define FERRY_URING_FOREACH_STAT(_)                                                                \
 	_(CONNECTS, "connection attempts")                                                         \
 	_(CONNECT_FAILS, "connection attempts failed or timed out")                                \
+	_(TLS_HANDSHAKES, "TLS handshakes completed with a broker")                                \
+	_(TLS_FAILS, "TLS handshakes or records that failed (certificate, protocol)")              \
 	_(DISCONNECTS, "established connections lost or closed on error")                          \
 	_(PROTO_ERRORS, "connections closed for a malformed, oversized or unexpected frame")        \
 	_(REQ_TIMEOUTS, "requests that timed out (connection closed)")                             \

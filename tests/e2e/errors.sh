@@ -37,9 +37,13 @@ expect "bad rules" 2 "bad.yaml:[0-9]*"
 e2e_config source "" "ferry.wan.ports = 0000:99:00.0"
 expect "missing port" 2 "no WAN port"
 
-# a cluster the data path cannot speak to (TLS to the brokers is not implemented)
-e2e_config source "" "london.security.protocol = SSL"
-expect "unsupported security.protocol" 2 "london.security.protocol = SSL: ferryd's broker data path supports PLAINTEXT only"
+# a cluster the data path cannot speak to (SASL to the brokers is not implemented)
+e2e_config source "" "london.security.protocol = SASL_SSL"
+expect "unsupported security.protocol" 2 "london.security.protocol = SASL_SSL: ferryd's broker data path supports PLAINTEXT and SSL"
+
+# TLS to the brokers with a CA file that is not there: named, before anything connects
+e2e_config source "" "london.security.protocol = SSL" "london.ssl.ca.location = $T/no-such-ca.pem"
+expect "missing ssl.ca.location" 2 "london.ssl.ca.location $T/no-such-ca.pem: No such file"
 
 # no peer: the gateway keeps trying and says what it waits for (also on /metrics: session
 # down); SIGTERM stops it cleanly

@@ -37,6 +37,9 @@
  *                  epoch (KIP-360), sequences from 0, commit.
  *  txn_coord       busy and moved coordinator answers retried; the
  *                  coordinator down and up before EndTxn.
+ *  tls             produce and fetch over TLS through stunnel in front of
+ *                  ferry-brokersim (tests/integration/uring_tls.sh sets it up),
+ *                  read back by librdkafka too; a wrong CA is refused.
  *
  * Single-threaded except the fake broker (its own thread, blocking sockets).
  */
@@ -86,6 +89,9 @@ struct harness {
 	int p_errors, p_stopped, p_reconciled;
 	int64_t p_total;
 	char last_err[256];
+	const char *tls_ca, *tls_cert, *tls_key; /* tls scenario: for the librdkafka reader */
+	bool any_values; /* fetch: check CRCs and offsets only (tls scenario's bulk topic) */
+	int64_t f_bytes;
 };
 
 static struct harness H;
@@ -218,6 +224,12 @@ check_fetched_batch(int p, const struct ferry_kafka_batch *b)
 
 	assert_int_equal(ferry_kafka_batch_validate(b), 0);
 	assert_true(b->hdr.BaseOffset == H.f_next[p]);
+	if (H.any_values) { /* someone else's records: valid, contiguous, counted */
+		H.f_records[p] += b->hdr.RecordsCount;
+		H.f_bytes += (int64_t)b->bytes.len;
+		H.f_next[p] = ferry_kafka_batch_last_offset(&b->hdr) + 1;
+		return;
+	}
 	assert_int_equal(ferry_kafka_batch_codec(&b->hdr), 0);
 	ferry_kafka_rec_iter_init(&it, b->records, b->hdr.RecordsCount);
 	while (ferry_kafka_rec_next(&it, &r) == 1) {
@@ -366,6 +378,7 @@ leader_of(int part)
 #define P_RECORDS 10
 
 static uint8_t *pbatch[MAXP][P_BATCHES];
+static bool pbatch_plain; /* every batch uncompressed (read back by check_fetched_batch) */
 static size_t pbatch_len[MAXP][P_BATCHES];
 
 static void
@@ -381,7 +394,8 @@ build_produce_batches(int nparts)
 			struct ferry_kafka_batch_args args = {
 				.PartitionLeaderEpoch = -1,
 				/* alternate plain and lz4 so the consumer decompresses too */
-				.Attributes = (int16_t)(b % 2 ? FERRY_CODEC_LZ4 : FERRY_CODEC_NONE),
+				.Attributes = (int16_t)(b % 2 && !pbatch_plain ? FERRY_CODEC_LZ4
+									    : FERRY_CODEC_NONE),
 				.ProducerId = -1, .ProducerEpoch = -1, .BaseSequence = -1,
 			};
 			struct ferry_wr w;
@@ -460,6 +474,13 @@ verify_target(int nparts, int64_t per_part)
 		{ "bootstrap.servers", H.boot }, { "group.id", "ferry-uring-test" },
 		{ "check.crcs", "true" },	 { "enable.partition.eof", "true" },
 		{ "enable.auto.commit", "false" }, { "log_level", "2" },
+		/* the tls scenario: librdkafka over the same TLS terminator */
+		{ "security.protocol", H.tls_ca ? "SSL" : "PLAINTEXT" },
+		{ H.tls_ca ? "ssl.ca.location" : "client.id", H.tls_ca ? H.tls_ca : "rdkafka" },
+		{ H.tls_cert ? "ssl.certificate.location" : "client.software.name",
+		  H.tls_cert ? H.tls_cert : "librdkafka" },
+		{ H.tls_key ? "ssl.key.location" : "client.software.version",
+		  H.tls_key ? H.tls_key : "2.0.2" },
 	};
 	int64_t got[MAXP] = { 0 };
 	int eofs = 0;
@@ -1929,6 +1950,175 @@ test_txn_coord(void **state)
 	cluster_destroy();
 }
 
+/* ---- TLS ----------------------------------------------------------------------------------- */
+
+/* A uring instance for the tls scenario: one broker (node 1) at FERRY_TLS_BOOTSTRAP, TLS with
+ * the given CA (and the client certificate when the environment has one). */
+static void
+tls_ur(const char *ca, bool produce)
+{
+	struct ferry_uring_conf c;
+	char host[256], err[256];
+	const char *boot = getenv("FERRY_TLS_BOOTSTRAP");
+	char *colon;
+
+	ferry_uring_conf_defaults(&c);
+	c.tls = true;
+	c.tls_ca_file = ca;
+	c.tls_cert_file = getenv("FERRY_TLS_CERT");
+	c.tls_key_file = getenv("FERRY_TLS_KEY");
+	c.request_timeout_ms = 5000;
+	c.connect_timeout_ms = 5000;
+	c.backoff_max_ms = 500;
+	c.rx_buf_size = 1 << 20;
+	c.fetch_max_bytes = 256 << 10;
+	c.partition_max_bytes = 128 << 10;
+	c.fetch_max_wait_ms = 100;
+	new_ur(&c);
+	snprintf(host, sizeof(host), "%s", boot);
+	colon = strrchr(host, ':');
+	assert_non_null(colon);
+	*colon = '\0';
+	for (int p = 0; p < H.nparts; p++) {
+		H.h[p] = produce ? ferry_uring_produce_add(H.ur, H.topic, p, 1, (uint64_t)p)
+				 : ferry_uring_fetch_add(H.ur, H.topic, p, 1, 0, (uint64_t)p);
+		assert_true(H.h[p] >= 0);
+	}
+	/* the terminator's address, as the brokersim behind it advertises */
+	assert_int_equal(ferry_uring_broker_set(H.ur, 1, host, (uint16_t)atoi(colon + 1), err,
+						sizeof(err)),
+			 0);
+}
+
+/*
+ * TLS against a real terminator (stunnel, started by tests/integration/uring_tls.sh in front
+ * of ferry-brokersim): batches produced over TLS, read back over TLS by the fetcher and by a
+ * librdkafka consumer (check.crcs=true) through the same terminator; a CA that did not sign
+ * the broker's certificate is refused with a message that says so, nothing is written.
+ */
+static void
+test_tls(void **state)
+{
+	(void)state;
+	const char *boot = getenv("FERRY_TLS_BOOTSTRAP"), *ca = getenv("FERRY_TLS_CA"),
+		   *wrong = getenv("FERRY_TLS_WRONG_CA");
+	uint64_t st[FERRY_URING_ST__COUNT];
+	double t0;
+	const int nparts = 2;
+
+	if (boot == NULL || ca == NULL || wrong == NULL)
+		skip(); /* run by uring_tls.sh, which starts the terminator */
+	/* 1. a CA that did not sign the broker: refused, named, nothing written */
+	memset(&H, 0, sizeof(H));
+	H.topic = "tls-sink";
+	H.nparts = nparts;
+	pbatch_plain = true;
+	build_produce_batches(nparts);
+	tls_ur(wrong, true);
+	ferry_uring_produce(H.ur, H.h[0], pbatch[0][0], pbatch_len[0][0], NULL, 0);
+	t0 = now_s();
+	while (H.broker_down < 2 && now_s() - t0 < 20)
+		assert_true(ferry_uring_poll(H.ur, 10) >= 0);
+	fprintf(stderr, "wrong CA: %d refusals, last: %s\n", H.broker_down, H.last_err);
+	assert_true(H.broker_down >= 2);
+	assert_non_null(strstr(H.last_err, "certificate verification failed"));
+	assert_int_equal(H.p_total, 0);
+	assert_int_equal(H.broker_up, 0);
+	ferry_uring_stats(H.ur, st);
+	assert_true(st[FERRY_URING_ST_TLS_FAILS] >= 2);
+	assert_int_equal(st[FERRY_URING_ST_TLS_HANDSHAKES], 0);
+	ferry_uring_destroy(H.ur);
+	H.ur = NULL;
+
+	/* 2. produce every batch over TLS */
+	memset(&H, 0, sizeof(H));
+	H.topic = "tls-sink";
+	H.nparts = nparts;
+	tls_ur(ca, true);
+	int next[MAXP] = { 0 };
+	t0 = now_s();
+	while (H.p_total < (int64_t)nparts * P_BATCHES) {
+		for (int p = 0; p < nparts; p++)
+			while (next[p] < P_BATCHES &&
+			       ferry_uring_produce(H.ur, H.h[p], pbatch[p][next[p]],
+						   pbatch_len[p][next[p]], NULL,
+						   (uint64_t)next[p]) == 0)
+				next[p]++;
+		assert_true(ferry_uring_poll(H.ur, 10) >= 0);
+		if (H.p_errors || H.p_stopped)
+			fail_msg("producer stopped: %s", H.last_err);
+		if (now_s() - t0 > 60)
+			fail_msg("TLS produce: %lld of %d batches after 60 s (last error: %s)",
+				 (long long)H.p_total, nparts * P_BATCHES, H.last_err);
+	}
+	ferry_uring_stats(H.ur, st);
+	fprintf(stderr, "produced %lld batches over TLS: %llu handshakes, %llu bytes out, %llu in\n",
+		(long long)H.p_total, (unsigned long long)st[FERRY_URING_ST_TLS_HANDSHAKES],
+		(unsigned long long)st[FERRY_URING_ST_TX_BYTES],
+		(unsigned long long)st[FERRY_URING_ST_RX_BYTES]);
+	assert_true(st[FERRY_URING_ST_TLS_HANDSHAKES] >= 1);
+	ferry_uring_destroy(H.ur);
+	H.ur = NULL;
+
+	/* 3. fetch them back over TLS: every record, in order */
+	tls_ur(ca, false);
+	t0 = now_s();
+	for (;;) {
+		bool done = true;
+		for (int p = 0; p < nparts; p++)
+			done &= H.f_records[p] >= (int64_t)P_BATCHES * P_RECORDS;
+		if (done)
+			break;
+		assert_true(ferry_uring_poll(H.ur, 10) >= 0);
+		if (H.f_errors || H.f_losses)
+			fail_msg("fetch stopped: %s", H.last_err);
+		if (now_s() - t0 > 60)
+			fail_msg("TLS fetch: %lld + %lld records after 60 s", (long long)H.f_records[0],
+				 (long long)H.f_records[1]);
+	}
+	ferry_uring_destroy(H.ur);
+	H.ur = NULL;
+
+	/* 4. bulk: a source topic of loadgen batches (~1 KiB records, ~200 KiB batches), read
+	 * over TLS: frames of many TLS records, receive buffers rolling over */
+	const char *bulk = getenv("FERRY_TLS_SRC_TOPIC"), *bulk_n = getenv("FERRY_TLS_SRC_RECORDS");
+	if (bulk && bulk_n) {
+		memset(&H, 0, sizeof(H));
+		H.topic = bulk;
+		H.nparts = 1;
+		H.any_values = true;
+		tls_ur(ca, false);
+		int64_t want = atoll(bulk_n);
+		t0 = now_s();
+		while (H.f_records[0] < want) {
+			assert_true(ferry_uring_poll(H.ur, 10) >= 0);
+			if (H.f_errors || H.f_losses)
+				fail_msg("bulk fetch stopped: %s", H.last_err);
+			if (now_s() - t0 > 120)
+				fail_msg("TLS bulk fetch: %lld of %lld records after 120 s",
+					 (long long)H.f_records[0], (long long)want);
+		}
+		ferry_uring_stats(H.ur, st);
+		fprintf(stderr, "bulk over TLS: %lld records, %lld batch bytes in %.2f s, %llu "
+			"responses\n", (long long)H.f_records[0], (long long)H.f_bytes, now_s() - t0,
+			(unsigned long long)st[FERRY_URING_ST_RESPONSES]);
+		ferry_uring_destroy(H.ur);
+		H.ur = NULL;
+		memset(&H, 0, sizeof(H));
+		H.topic = "tls-sink";
+	}
+
+	/* 5. librdkafka reads the same through the same terminator */
+	snprintf(H.boot, sizeof(H.boot), "%s", boot);
+	H.tls_ca = ca;
+	H.tls_cert = getenv("FERRY_TLS_CERT");
+	H.tls_key = getenv("FERRY_TLS_KEY");
+	verify_target(nparts, (int64_t)P_BATCHES * P_RECORDS);
+	for (int p = 0; p < nparts; p++)
+		for (int b = 0; b < P_BATCHES; b++)
+			free(pbatch[p][b]);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1938,11 +2128,11 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_hostile),	       cmocka_unit_test(test_txn_commit),
 		cmocka_unit_test(test_txn_abort),      cmocka_unit_test(test_txn_fence),
 		cmocka_unit_test(test_txn_rounds),     cmocka_unit_test(test_txn_error),
-		cmocka_unit_test(test_txn_coord),
+		cmocka_unit_test(test_txn_coord),      cmocka_unit_test(test_tls),
 	};
 	const char *names[] = { "produce_errors", "produce_faults", "fetch_faults", "truncation",
 				"hostile",	  "txn_commit",	    "txn_abort",    "txn_fence",
-				"txn_rounds",	  "txn_error",	    "txn_coord" };
+				"txn_rounds",	  "txn_error",	    "txn_coord",    "tls" };
 
 	if (argc > 1) {
 		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
