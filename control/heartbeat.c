@@ -36,6 +36,9 @@ ferry_hb_emit(struct ferry_mm2_flow *f, const char *into, const char *source, co
 	}
 	/* MM2: partition 0, record timestamp = heartbeat time, no headers. */
 	struct ferry_mm2_rec r = { k.p, k.len, v.p, v.len, now_ms, 0 };
+	if (f->heartbeats_nowait)
+		return ferry_mm2_produce_nowait(f, into, ferry_mm2_heartbeats_topic(&f->policy), 0,
+						&r, 1, err, errlen);
 	return ferry_mm2_produce(f, into, ferry_mm2_heartbeats_topic(&f->policy), 0, &r, 1, err,
 				 errlen);
 }

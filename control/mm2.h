@@ -77,6 +77,12 @@ struct ferry_mm2_flow {
 	 * producer may report those messages any time later (a broker that comes back), so
 	 * the state outlives the call and is freed once complete or at fini (mm2_kafka.c). */
 	struct ferry_mm2_dr *abandoned;
+	/* ferry_mm2_produce_nowait(): failures seen so far, reported so far, the last error */
+	uint64_t nowait_failed, nowait_reported;
+	rd_kafka_resp_err_t nowait_err;
+	/* heartbeats with ferry_mm2_produce_nowait(): a control thread that also serves a
+	 * session (ferryd) must not block on a cluster that is down */
+	bool heartbeats_nowait;
 };
 
 /** One committed group offset (source or target side). Strings owned by the caller. */
@@ -146,6 +152,14 @@ struct ferry_mm2_rec {
 int ferry_mm2_produce(struct ferry_mm2_flow *f, const char *alias, const char *topic,
 		      int32_t partition, const struct ferry_mm2_rec *recs, size_t n, char *err,
 		      size_t errlen);
+/**
+ * Queue records to topic/partition on 'alias' and return at once (never blocks: a full queue
+ * is an error). Their delivery is learnt later: a call reports, once, records of earlier calls
+ * that were not delivered (-EIO with the count and the error), after queueing its own.
+ */
+int ferry_mm2_produce_nowait(struct ferry_mm2_flow *f, const char *alias, const char *topic,
+			     int32_t partition, const struct ferry_mm2_rec *recs, size_t n,
+			     char *err, size_t errlen);
 /**
  * Read topic/partition on 'alias' from 'from' (or the beginning when < 0) to its end as it
  * was when the read started; cb() per record (returning non-zero stops). A topic that does not

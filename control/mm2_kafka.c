@@ -9,6 +9,7 @@
  * DescribeGroups or CreateTopics: the callers degrade with a warning (see mm2.h).
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,6 +190,7 @@ ferry_mm2_flow_init(struct ferry_mm2_flow *f, const struct ferry_conf *c, int fl
 struct ferry_mm2_dr {
 	size_t done, queued;
 	rd_kafka_resp_err_t first_err;
+	bool nowait; /* ferry_mm2_produce_nowait(): its outcome is reported by a later call */
 	struct ferry_mm2_dr *next; /* on f->abandoned */
 };
 
@@ -392,6 +394,10 @@ dr_sweep(struct ferry_mm2_flow *f)
 	for (struct ferry_mm2_dr **pp = &f->abandoned; *pp;) {
 		struct ferry_mm2_dr *d = *pp;
 		if (d->done >= d->queued) {
+			if (d->nowait && d->first_err) {
+				f->nowait_failed++;
+				f->nowait_err = d->first_err;
+			}
 			*pp = d->next;
 			free(d);
 		} else {
@@ -460,6 +466,57 @@ ferry_mm2_produce(struct ferry_mm2_flow *f, const char *alias, const char *topic
 		free(st);
 	}
 	dr_sweep(f);
+	return rc;
+}
+
+int
+ferry_mm2_produce_nowait(struct ferry_mm2_flow *f, const char *alias, const char *topic,
+			 int32_t partition, const struct ferry_mm2_rec *recs, size_t n, char *err,
+			 size_t errlen)
+{
+	rd_kafka_t *rk = ferry_mm2_client(f, alias, FERRY_MM2_PRODUCER, err, errlen);
+	if (rk == NULL)
+		return -EIO;
+	struct ferry_mm2_dr *st = calloc(1, sizeof(*st));
+	if (st == NULL) {
+		snprintf(err, errlen, "cluster %s: produce to %s/%d: out of memory", alias, topic,
+			 partition);
+		return -ENOMEM;
+	}
+	int rc = 0;
+	int64_t ts_now = now_ms();
+	st->nowait = true;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		rd_kafka_resp_err_t e = rd_kafka_producev(
+		    rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
+		    RD_KAFKA_V_KEY(recs[i].key, recs[i].key_len),
+		    RD_KAFKA_V_VALUE((void *)recs[i].value, recs[i].value_len),
+		    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+		    RD_KAFKA_V_TIMESTAMP(recs[i].timestamp ? recs[i].timestamp : ts_now),
+		    RD_KAFKA_V_OPAQUE(st), RD_KAFKA_V_END);
+		if (e) { /* a full queue too: the caller does not wait, it tries next time */
+			snprintf(err, errlen, "cluster %s: produce to %s/%d: %s", alias, topic,
+				 partition, rd_kafka_err2str(e));
+			rc = -EIO;
+		} else {
+			st->queued++;
+		}
+	}
+	if (st->queued) {
+		st->next = f->abandoned;
+		f->abandoned = st;
+	} else {
+		free(st);
+	}
+	rd_kafka_poll(rk, 0); /* delivery reports of earlier calls */
+	dr_sweep(f);
+	if (rc == 0 && f->nowait_failed > f->nowait_reported) {
+		snprintf(err, errlen, "cluster %s: %" PRIu64 " earlier record(s) to %s/%d not "
+			 "delivered: %s", alias, f->nowait_failed - f->nowait_reported, topic,
+			 partition, rd_kafka_err2str(f->nowait_err));
+		f->nowait_reported = f->nowait_failed;
+		rc = -EIO;
+	}
 	return rc;
 }
 

@@ -124,6 +124,9 @@ ferryd_ctl_init(struct ferryd_ctl *c, struct ferryd *fd, char *err, size_t errle
 		return rc;
 	c->flow_ok = true;
 	c->flow.warn = ctl_warn;
+	/* this thread also reads the key channel: a heartbeat to a broker that is down must
+	 * not hold it for the flow's timeout */
+	c->flow.heartbeats_nowait = true;
 	c->flow.warn_arg = c;
 	c->flow.topic_allow = topic_allow;
 	c->flow.topic_allow_arg = c;

@@ -188,8 +188,14 @@ eal_args(const struct ferry_conf *conf, const char *role, int argc, char **argv,
 	len += (size_t)snprintf(lcores + len, sizeof(lcores) - len, "%s%d@%ld", len ? "," : "",   \
 				(int)(id), (long)(id) % ncpu)
 		ADD_LCORE(ctl);
+		/* one io lcore per gateway so far: the partitions are not split over several
+		 * (several gateway pairs per flow scale out instead: ferry.group.id) */
 		for (size_t i = 0; i < nio && i < 1; i++)
 			ADD_LCORE(io[i]);
+		if (nio > 1)
+			fprintf(stderr, "%s: ferry.lcores.io lists %zu lcores: ferryd uses one io "
+					"lcore (%u), the others stay unused\n",
+				PROG, nio, (unsigned)io[0]);
 		for (size_t i = 0; i < nwk; i++)
 			ADD_LCORE(wk[i]);
 #undef ADD_LCORE

@@ -1050,6 +1050,47 @@ test_produce_timeout(void **state)
 	ferry_conf_free(c);
 }
 
+/* The heartbeat path of ferryd: queued without waiting even with the broker down; a record
+ * that was not delivered is reported by a later call, once. */
+static void
+test_produce_nowait(void **state)
+{
+	(void)state;
+	char err[512];
+	write_conf("london.producer.message.timeout.ms = 1000\n");
+	struct ferry_conf *c = load();
+	struct ferry_mm2_flow f;
+	open_flow(c, &f);
+	rd_kafka_mock_topic_create(london, "nowait-probe", 1, 1);
+	struct ferry_mm2_rec r = { .key = "k", .key_len = 1, .value = "n0", .value_len = 2 };
+	assert_int_equal(ferry_mm2_produce(&f, "london", "nowait-probe", 0, &r, 1, err,
+					   sizeof(err)),
+			 0);
+	rd_kafka_mock_broker_set_down(london, 1);
+	r.value = "n1";
+	int64_t t0 = mono_ms_now();
+	assert_int_equal(ferry_mm2_produce_nowait(&f, "london", "nowait-probe", 0, &r, 1, err,
+						  sizeof(err)),
+			 0);
+	assert_true(mono_ms_now() - t0 < 500); /* queued, not waited for */
+	sleep(3); /* n1's message.timeout.ms (1 s) passes with the broker down */
+	rd_kafka_mock_broker_set_up(london, 1);
+	r.value = "n2";
+	assert_int_equal(ferry_mm2_produce_nowait(&f, "london", "nowait-probe", 0, &r, 1, err,
+						  sizeof(err)),
+			 -EIO);
+	assert_non_null(strstr(err, "1 earlier record(s) to nowait-probe/0 not delivered"));
+	r.value = "n3"; /* reported once */
+	assert_int_equal(ferry_mm2_produce(&f, "london", "nowait-probe", 0, &r, 1, err,
+					   sizeof(err)),
+			 0);
+	struct msg m[8];
+	size_t n = read_all(lbs, "nowait-probe", 0, -1, m, 8);
+	assert_memory_equal(m[n - 1].value, "n3", 2);
+	ferry_mm2_flow_fini(&f);
+	ferry_conf_free(c);
+}
+
 int
 main(void)
 {
@@ -1060,6 +1101,7 @@ main(void)
 		cmocka_unit_test(test_replicate_translate_failover),
 		cmocka_unit_test(test_heartbeats),
 		cmocka_unit_test(test_produce_timeout),
+		cmocka_unit_test(test_produce_nowait),
 		/* last: they write offset-syncs of their own into the shared clusters */
 		cmocka_unit_test(test_topic_meta_degrade),
 		cmocka_unit_test(test_identity_active_active),
