@@ -6,9 +6,9 @@
  * volume runs measure ferry and not a broker (DESIGN §10).
  *
  * Files: main.c (command line, stats output), server.c (epoll loop,
- * connections, framing), handlers.c (one function per Kafka API), log.c
- * (topics, source replay, sink append and store, producer state, group
- * offsets, small containers).
+ * connections, framing), handlers.c (one function per Kafka API), sasl.c
+ * (SASL PLAIN and SCRAM server side, OpenSSL), log.c (topics, source replay,
+ * sink append and store, producer state, group offsets, small containers).
  *
  * Threads: one. Everything below is owned by the thread running
  * ferry_sim_run() (@locality main thread); nothing is locked.
@@ -68,7 +68,15 @@
 	_(STORE_EVICTED_BYTES, "store_evicted_bytes",                                              \
 	  "stored sink bytes dropped to stay under --store-max-bytes")                             \
 	_(TOPICS_CREATED, "topics_created", "sink topics auto-created by Metadata or Produce")     \
-	_(OFFSET_COMMITS, "offset_commits", "partition offsets committed")
+	_(OFFSET_COMMITS, "offset_commits", "partition offsets committed")                         \
+	_(SASL_AUTH_OK, "sasl_auth_ok", "SASL authentications that succeeded")                     \
+	_(SASL_AUTH_FAILED, "sasl_auth_failed",                                                    \
+	  "SASL authentications refused (unknown user, wrong password, bad message): closed")      \
+	_(SASL_MECHANISM_UNSUPPORTED, "sasl_mechanism_unsupported",                                \
+	  "SaslHandshake for a mechanism not enabled (UNSUPPORTED_SASL_MECHANISM): closed")        \
+	_(CONN_UNAUTHENTICATED, "conn_unauthenticated",                                            \
+	  "connections closed for a request other than ApiVersions and SASL before "               \
+	  "authenticating")
 
 enum ferry_sim_stat {
 #define FERRY_SIM_STAT_ENUM(e, name, help) FERRY_SIM_ST_##e,
@@ -233,6 +241,29 @@ struct ferry_sim_topic_spec {
 	char *source; /* NULL: sink */
 };
 
+/* SASL mechanisms the simulator can check (--sasl-plain, --sasl-scram). */
+enum ferry_sim_sasl_mech {
+	FERRY_SIM_SASL_PLAIN,
+	FERRY_SIM_SASL_SCRAM_SHA_256,
+	FERRY_SIM_SASL_SCRAM_SHA_512,
+	FERRY_SIM_SASL__COUNT,
+};
+
+/* Largest digest of a SCRAM hash (SHA-512). */
+#define FERRY_SIM_SCRAM_KEY_MAX 64
+#define FERRY_SIM_SCRAM_SALT    16
+
+/** One --sasl-plain / --sasl-scram user. A user may have one entry per mechanism. */
+struct ferry_sim_sasl_user {
+	enum ferry_sim_sasl_mech mech;
+	char *name;
+	char *password;
+	/* SCRAM only: what a server stores (RFC 5802 §3), derived by ferry_sim_sasl_init() */
+	uint8_t salt[FERRY_SIM_SCRAM_SALT];
+	uint8_t stored_key[FERRY_SIM_SCRAM_KEY_MAX];
+	uint8_t server_key[FERRY_SIM_SCRAM_KEY_MAX];
+};
+
 struct ferry_sim_conf {
 	char listen_host[256];
 	char listen_port[16];
@@ -252,9 +283,13 @@ struct ferry_sim_conf {
 	bool verify_records;
 	double stats_interval; /* seconds; 0 = only at exit */
 	int32_t node_id;
+	struct ferry_sim_sasl_user *sasl_users; /* none: a PLAINTEXT listener */
+	size_t n_sasl_users;
 };
 
 /* ---- connections and the simulator --------------------------------------------------------- */
+
+struct ferry_sim_sasl_sess; /* sasl.c: one SASL exchange in progress */
 
 struct ferry_sim_conn {
 	int fd;
@@ -270,15 +305,22 @@ struct ferry_sim_conn {
 	bool parked;
 	int64_t park_deadline; /* CLOCK_MONOTONIC ns */
 	uint64_t park_gen;     /* sim->append_gen when last checked */
+	/* SASL_PLAINTEXT (conf.n_sasl_users > 0): only ApiVersions, SaslHandshake and
+	 * SaslAuthenticate until authenticated; the exchange in progress lives in 'sasl'. */
+	bool authenticated;
+	bool closing; /* answer what is buffered, then close (a refused login) */
+	enum ferry_sim_sasl_mech sasl_mech; /* the one SaslHandshake accepted (for logs) */
+	struct ferry_sim_sasl_sess *sasl;
 	struct ferry_sim_conn *prev, *next;
 	struct ferry_sim_conn *dead_next;
 };
 
 /** What the request handler asks the connection to do next. */
 enum ferry_sim_act {
-	FERRY_SIM_DONE,  /* answered (or nothing to answer): next frame */
-	FERRY_SIM_PARK,  /* Fetch with no data: wait (frame kept) */
-	FERRY_SIM_CLOSE, /* protocol violation: close the connection */
+	FERRY_SIM_DONE,        /* answered (or nothing to answer): next frame */
+	FERRY_SIM_PARK,        /* Fetch with no data: wait (frame kept) */
+	FERRY_SIM_CLOSE,       /* protocol violation: close the connection */
+	FERRY_SIM_CLOSE_AFTER, /* answered, but close once the answer is sent (SASL refusal) */
 };
 
 struct ferry_sim {
@@ -289,6 +331,7 @@ struct ferry_sim {
 	uint16_t port;       /* the bound listen port */
 	uint16_t adv_port;   /* Port in those answers: conf.advertise_port or port */
 	bool stop; /* set from the signalfd handler, same thread */
+	bool sasl; /* conf.n_sasl_users > 0: the listener is SASL_PLAINTEXT */
 	int64_t t_start;
 
 	struct ferry_sim_map topics_by_name;
@@ -363,6 +406,34 @@ void ferry_sim_handlers_fini(struct ferry_sim *sim);
  */
 enum ferry_sim_act ferry_sim_handle(struct ferry_sim *sim, struct ferry_sim_conn *c,
 				    struct ferry_span body, bool rerun, bool expired);
+
+/* ---- sasl.c ------------------------------------------------------------------------------- */
+
+/** "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512". */
+const char *ferry_sim_sasl_mech_name(enum ferry_sim_sasl_mech m);
+/** The mechanism named (exact, case-sensitive as Kafka), or -1. */
+int ferry_sim_sasl_mech_parse(struct ferry_span name);
+/**
+ * Derive each SCRAM user's salt (random), StoredKey and ServerKey, and set
+ * sim->sasl. 0, or -errno with a message.
+ */
+int ferry_sim_sasl_init(struct ferry_sim *sim, char *err, size_t errlen);
+/** True if some user is configured for m (so SaslHandshake accepts it). */
+bool ferry_sim_sasl_mech_enabled(const struct ferry_sim *sim, enum ferry_sim_sasl_mech m);
+/** Start an exchange for m on c (after a SaslHandshake accepted it). 0 or -ENOMEM. */
+int ferry_sim_sasl_begin(struct ferry_sim_conn *c, enum ferry_sim_sasl_mech m);
+/**
+ * One SaslAuthenticate round: AuthBytes in, the server's bytes in *out
+ * (sim->region, or static). Returns FERRY_ERR_NONE with *done set once
+ * authenticated (c->authenticated too), FERRY_ERR_NONE without *done when the
+ * client must send another message (SCRAM server-first), or
+ * SASL_AUTHENTICATION_FAILED / ILLEGAL_SASL_STATE with *errmsg for the
+ * response's ErrorMessage; the caller then closes the connection.
+ */
+int16_t ferry_sim_sasl_step(struct ferry_sim *sim, struct ferry_sim_conn *c, struct ferry_span in,
+			    struct ferry_span *out, const char **errmsg, bool *done);
+/** Free c's exchange state (wipes it: it holds no password, but nonces and keys). */
+void ferry_sim_sasl_sess_free(struct ferry_sim_conn *c);
 
 /* ---- log.c --------------------------------------------------------------------------------- */
 

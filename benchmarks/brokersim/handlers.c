@@ -1,7 +1,8 @@
 /*
  * handlers.c - ferry-brokersim's answer to each Kafka API it speaks:
  * ApiVersions, Metadata, ListOffsets, Fetch, Produce, InitProducerId,
- * FindCoordinator, OffsetCommit, OffsetFetch, AddPartitionsToTxn, EndTxn.
+ * FindCoordinator, OffsetCommit, OffsetFetch, AddPartitionsToTxn, EndTxn, and
+ * with --sasl-* SaslHandshake and SaslAuthenticate (the mechanisms are in sasl.c).
  * Requests are decoded with ferry_kafka_request_decode() and answered at the
  * request's version with ferry_kafka_response_encode() (ferry_sim_respond()).
  *
@@ -14,7 +15,9 @@
  * clients send full fetches); no consumer-group membership (JoinGroup etc.
  * are not offered: assign() consumers only); transactions are accepted but
  * not tracked (EndTxn writes no markers). Timestamps are not indexed:
- * ListOffsets for a real time answers the log start.
+ * ListOffsets for a real time answers the log start. SASL: the KIP-152 flow
+ * only (SaslHandshake v1, then SaslAuthenticate); no re-authentication
+ * (SessionLifetimeMs 0).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -28,9 +31,12 @@
 #define DEC_CAP_MAX  ((size_t)256 << 20)
 
 static bool
-handled(int16_t api)
+handled(const struct ferry_sim *sim, int16_t api)
 {
 	switch (api) {
+	/* advertised only on a SASL_PLAINTEXT listener, as a broker does */
+	case FERRY_KAFKA_SASL_HANDSHAKE:
+	case FERRY_KAFKA_SASL_AUTHENTICATE: return sim->conf.n_sasl_users > 0;
 	case FERRY_KAFKA_PRODUCE:
 	case FERRY_KAFKA_FETCH:
 	case FERRY_KAFKA_LIST_OFFSETS:
@@ -58,13 +64,15 @@ ferry_sim_handlers_init(struct ferry_sim *sim)
 		return -ENOMEM;
 	/* Advertise exactly what ferry's table implements (and this file answers). */
 	for (size_t i = 0; i < n; i++) {
-		if (!handled(apis[i].ApiKey))
+		/* Every API in the table decodes into req_msg (then is refused if not
+		 * answered), so it must hold the largest of them all. */
+		if (apis[i].req_size > sim->req_size)
+			sim->req_size = apis[i].req_size;
+		if (!handled(sim, apis[i].ApiKey))
 			continue;
 		sim->api_ranges[sim->n_api_ranges++] =
 		    (struct ferry_kafka_api_version_range){ apis[i].ApiKey, apis[i].min_ver,
 							    apis[i].max_ver };
-		if (apis[i].req_size > sim->req_size)
-			sim->req_size = apis[i].req_size;
 	}
 	sim->req_msg = calloc(1, sim->req_size);
 	if (sim->req_msg == NULL)
@@ -562,6 +570,124 @@ handle_end_txn(struct ferry_sim *sim, struct ferry_sim_conn *c, const struct fer
 	return respond(sim, c, h, &rs, 32);
 }
 
+/* ---- SaslHandshake (17), SaslAuthenticate (36) ---------------------------------------------- */
+
+/* The enabled mechanisms, for SaslHandshake answers (Kafka lists them every time). */
+static int32_t
+sasl_mechanisms(const struct ferry_sim *sim, struct ferry_span *out)
+{
+	int32_t n = 0;
+
+	for (int m = 0; m < FERRY_SIM_SASL__COUNT; m++)
+		if (ferry_sim_sasl_mech_enabled(sim, (enum ferry_sim_sasl_mech)m))
+			out[n++] =
+			    ferry_span_str(ferry_sim_sasl_mech_name((enum ferry_sim_sasl_mech)m));
+	return n;
+}
+
+/* Answer, then close once the answer is out (a refusal: Kafka closes after sending it). */
+static enum ferry_sim_act
+respond_close(struct ferry_sim *sim, struct ferry_sim_conn *c, const struct ferry_kafka_reqhdr *h,
+	      const void *msg, size_t hint)
+{
+	enum ferry_sim_act act = respond(sim, c, h, msg, hint);
+
+	return act == FERRY_SIM_DONE ? FERRY_SIM_CLOSE_AFTER : act;
+}
+
+static enum ferry_sim_act
+handle_sasl_handshake(struct ferry_sim *sim, struct ferry_sim_conn *c,
+		      const struct ferry_kafka_reqhdr *h,
+		      const struct ferry_kafka_sasl_handshake_req *rq)
+{
+	struct ferry_span mechs[FERRY_SIM_SASL__COUNT];
+	struct ferry_kafka_sasl_handshake_resp rs = { FERRY_ERR_NONE, 0, mechs };
+	int m = ferry_sim_sasl_mech_parse(rq->Mechanism);
+	enum ferry_sim_act act;
+
+	rs.n_mechanisms = sasl_mechanisms(sim, mechs);
+	/* After authentication: no re-authentication (KIP-368) here, so the broker's
+	 * answer, ILLEGAL_SASL_STATE, and the connection stays. */
+	if (c->authenticated) {
+		rs.ErrorCode = FERRY_ERR_ILLEGAL_SASL_STATE;
+		return respond(sim, c, h, &rs, 128);
+	}
+	/* A second handshake in the middle of an exchange: the broker's authenticator
+	 * refuses anything it does not expect and closes. */
+	if (c->sasl != NULL) {
+		rs.ErrorCode = FERRY_ERR_ILLEGAL_SASL_STATE;
+		sim->st[FERRY_SIM_ST_CONN_UNAUTHENTICATED]++;
+		return respond_close(sim, c, h, &rs, 128);
+	}
+	if (m < 0 || !ferry_sim_sasl_mech_enabled(sim, (enum ferry_sim_sasl_mech)m)) {
+		rs.ErrorCode = FERRY_ERR_UNSUPPORTED_SASL_MECHANISM;
+		sim->st[FERRY_SIM_ST_SASL_MECHANISM_UNSUPPORTED]++;
+		ferry_sim_warn(sim, "conn %llu (%s): SASL mechanism '%.*s' not enabled: closing",
+			       (unsigned long long)c->id, c->peer,
+			       (int)(rq->Mechanism.len > 64 ? 64 : rq->Mechanism.len),
+			       rq->Mechanism.p ? (const char *)rq->Mechanism.p : "");
+		return respond_close(sim, c, h, &rs, 128);
+	}
+	if (ferry_sim_sasl_begin(c, (enum ferry_sim_sasl_mech)m) < 0)
+		return no_memory(sim, c, h);
+	c->sasl_mech = (enum ferry_sim_sasl_mech)m;
+	act = respond(sim, c, h, &rs, 128);
+	/* v0 (before KIP-152): the SASL tokens would follow as bare size-prefixed frames
+	 * without a Kafka request header. Not simulated: every client since Kafka 1.0
+	 * sends v1 and SaslAuthenticate, so a v0 client is answered and then closed. */
+	if (act == FERRY_SIM_DONE && h->ApiVersion == 0) {
+		ferry_sim_warn(sim,
+			       "conn %llu (%s): SaslHandshake v0 (raw SASL tokens) is not "
+			       "simulated, only v1 + SaslAuthenticate: closing",
+			       (unsigned long long)c->id, c->peer);
+		sim->st[FERRY_SIM_ST_CONN_UNSUPPORTED]++;
+		return FERRY_SIM_CLOSE_AFTER;
+	}
+	return act;
+}
+
+static enum ferry_sim_act
+handle_sasl_authenticate(struct ferry_sim *sim, struct ferry_sim_conn *c,
+			 const struct ferry_kafka_reqhdr *h,
+			 const struct ferry_kafka_sasl_authenticate_req *rq)
+{
+	struct ferry_kafka_sasl_authenticate_resp rs;
+	const char *msg = NULL;
+	bool done = false;
+
+	rs.ErrorMessage = ferry_span_make(NULL, 0);
+	rs.AuthBytes = ferry_span_make("", 0);
+	rs.SessionLifetimeMs = 0; /* no re-authentication (KIP-368) */
+	if (c->authenticated) {
+		/* KafkaApis' answer to a SaslAuthenticate on an authenticated connection */
+		rs.ErrorCode = FERRY_ERR_ILLEGAL_SASL_STATE;
+		rs.ErrorMessage =
+		    ferry_span_str("SaslAuthenticate request received after successful "
+				   "authentication");
+		return respond(sim, c, h, &rs, 128);
+	}
+	rs.ErrorCode = ferry_sim_sasl_step(sim, c, rq->AuthBytes, &rs.AuthBytes, &msg, &done);
+	if (rs.ErrorCode != FERRY_ERR_NONE) {
+		/* refused: the reason in ErrorMessage, then close (RFC 4422 §3.6: the
+		 * exchange is over; Kafka closes the connection after this answer) */
+		rs.AuthBytes = ferry_span_make("", 0);
+		rs.ErrorMessage = ferry_span_str(msg ? msg : ferry_err_desc(rs.ErrorCode));
+		if (rs.ErrorCode == FERRY_ERR_SASL_AUTHENTICATION_FAILED)
+			sim->st[FERRY_SIM_ST_SASL_AUTH_FAILED]++;
+		else
+			sim->st[FERRY_SIM_ST_CONN_UNAUTHENTICATED]++;
+		ferry_sim_warn(sim, "conn %llu (%s): SASL/%s authentication refused: %s: closing",
+			       (unsigned long long)c->id, c->peer,
+			       c->sasl ? ferry_sim_sasl_mech_name(c->sasl_mech) : "-",
+			       rs.ErrorMessage.p);
+		ferry_sim_sasl_sess_free(c);
+		return respond_close(sim, c, h, &rs, 64 + rs.ErrorMessage.len);
+	}
+	if (done)
+		sim->st[FERRY_SIM_ST_SASL_AUTH_OK]++;
+	return respond(sim, c, h, &rs, 64 + rs.AuthBytes.len);
+}
+
 /* ---- OffsetCommit (8), OffsetFetch (9) ------------------------------------------------------ */
 
 static enum ferry_sim_act
@@ -766,6 +892,16 @@ ferry_sim_handle(struct ferry_sim *sim, struct ferry_sim_conn *c, struct ferry_s
 		sim->st[FERRY_SIM_ST_REQUESTS]++;
 		sim->req_by_api[h.ApiKey]++;
 	}
+	/* SASL_PLAINTEXT: before authenticating, only ApiVersions and the SASL exchange.
+	 * Anything else closes the connection, as Kafka's SaslServerAuthenticator does
+	 * ("Unexpected Kafka request of type ... during SASL handshake"). */
+	if (sim->sasl && !c->authenticated && h.ApiKey != FERRY_KAFKA_API_VERSIONS &&
+	    h.ApiKey != FERRY_KAFKA_SASL_HANDSHAKE && h.ApiKey != FERRY_KAFKA_SASL_AUTHENTICATE) {
+		sim->st[FERRY_SIM_ST_CONN_UNAUTHENTICATED]++;
+		ferry_sim_warn(sim, "conn %llu (%s): %s before SASL authentication: closing",
+			       (unsigned long long)c->id, c->peer, ferry_kafka_api_name(h.ApiKey));
+		return FERRY_SIM_CLOSE;
+	}
 
 	switch (h.ApiKey) {
 	case FERRY_KAFKA_API_VERSIONS: return handle_api_versions(sim, c, &h);
@@ -780,11 +916,19 @@ ferry_sim_handle(struct ferry_sim *sim, struct ferry_sim_conn *c, struct ferry_s
 	case FERRY_KAFKA_ADD_PARTITIONS_TO_TXN:
 		return handle_add_partitions_to_txn(sim, c, &h, sim->req_msg);
 	case FERRY_KAFKA_END_TXN: return handle_end_txn(sim, c, &h);
-	default:
-		/* in ferry's table but not answered here (not advertised either) */
-		sim->st[FERRY_SIM_ST_CONN_UNSUPPORTED]++;
-		ferry_sim_warn(sim, "conn %llu (%s): %s is not simulated: closing",
-			       (unsigned long long)c->id, c->peer, ferry_kafka_api_name(h.ApiKey));
-		return FERRY_SIM_CLOSE;
+	case FERRY_KAFKA_SASL_HANDSHAKE:
+		if (!sim->sasl)
+			break;
+		return handle_sasl_handshake(sim, c, &h, sim->req_msg);
+	case FERRY_KAFKA_SASL_AUTHENTICATE:
+		if (!sim->sasl)
+			break;
+		return handle_sasl_authenticate(sim, c, &h, sim->req_msg);
+	default: break;
 	}
+	/* in ferry's table but not answered here (not advertised either) */
+	sim->st[FERRY_SIM_ST_CONN_UNSUPPORTED]++;
+	ferry_sim_warn(sim, "conn %llu (%s): %s is not simulated: closing",
+		       (unsigned long long)c->id, c->peer, ferry_kafka_api_name(h.ApiKey));
+	return FERRY_SIM_CLOSE;
 }

@@ -6,7 +6,8 @@
  * Output contract (tests and scripts read it): the first line on stdout is
  * the bootstrap address "HOST:PORT" (with --advertise HOST:PORT, the address
  * the simulator itself listens on, for the proxy in front to connect to);
- * --stats-interval lines start "stats ";
+ * --stats-interval lines start "stats " (with --sasl-*, a second one
+ * "stats sasl_ok=N sasl_failed=N unauthenticated=N" follows each);
  * at exit, after SIGINT/SIGTERM, come "stat NAME VALUE", "api NAME COUNT"
  * and one "topic NAME partition N ..." line per partition. Warnings go to
  * stderr.
@@ -63,6 +64,8 @@ enum {
 	OPT_VERIFY_RECORDS,
 	OPT_STATS_INTERVAL,
 	OPT_NODE_ID,
+	OPT_SASL_PLAIN,
+	OPT_SASL_SCRAM,
 	OPT_LIST_STATS,
 	OPT_HELP,
 };
@@ -81,6 +84,8 @@ static const struct option long_opts[] = {
 	{ "verify-records", no_argument, NULL, OPT_VERIFY_RECORDS },
 	{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
 	{ "node-id", required_argument, NULL, OPT_NODE_ID },
+	{ "sasl-plain", required_argument, NULL, OPT_SASL_PLAIN },
+	{ "sasl-scram", required_argument, NULL, OPT_SASL_SCRAM },
 	{ "list-stats", no_argument, NULL, OPT_LIST_STATS },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -120,6 +125,16 @@ usage(FILE *f)
 	    "  --verify-records            decompress and walk every produced record\n"
 	    "  --stats-interval S          print a stats line every S seconds\n"
 	    "  --node-id N                 broker id (default 1)\n"
+	    "  --sasl-plain USER:PASSWORD  a SASL/PLAIN user (repeatable)\n"
+	    "  --sasl-scram MECH:USER:PASSWORD\n"
+	    "                              a SCRAM user, MECH SCRAM-SHA-256 or SCRAM-SHA-512\n"
+	    "                              (repeatable). With any --sasl-* option the listener\n"
+	    "                              is SASL_PLAINTEXT: a connection may send only\n"
+	    "                              ApiVersions, SaslHandshake (v1) and SaslAuthenticate\n"
+	    "                              until it authenticated, anything else closes it; a\n"
+	    "                              refused login is answered SASL_AUTHENTICATION_FAILED\n"
+	    "                              and closed. The password takes the rest of the\n"
+	    "                              argument (it may hold ':'); ASCII (no SASLprep).\n"
 	    "  --list-stats                describe the counters and exit\n"
 	    "Sizes take k, M, G suffixes (powers of 1024). Stats are printed on SIGINT/SIGTERM.\n");
 }
@@ -279,6 +294,76 @@ out_nomem:
 	return -1;
 }
 
+/*
+ * --sasl-plain USER:PASSWORD (mech FERRY_SIM_SASL_PLAIN, spec = the argument) or
+ * --sasl-scram MECH:USER:PASSWORD (mech -1: read from spec). The user name ends at the
+ * first ':' after it, the password is the rest. One entry per user and mechanism.
+ */
+static int
+parse_sasl_user(const char *opt, const char *spec, int mech, struct ferry_sim_conf *conf, char *err,
+		size_t errlen)
+{
+	const char *user = spec, *colon;
+	struct ferry_sim_sasl_user *u, *n;
+	size_t ulen;
+
+	if (mech < 0) {
+		colon = strchr(spec, ':');
+		mech =
+		    colon ? ferry_sim_sasl_mech_parse(ferry_span_make(spec, (size_t)(colon - spec)))
+			  : -1;
+		if (mech != FERRY_SIM_SASL_SCRAM_SHA_256 && mech != FERRY_SIM_SASL_SCRAM_SHA_512) {
+			snprintf(err, errlen,
+				 "--%s %s: want MECH:USER:PASSWORD, MECH SCRAM-SHA-256 or "
+				 "SCRAM-SHA-512",
+				 opt, spec);
+			return -1;
+		}
+		user = colon + 1;
+	}
+	colon = strchr(user, ':');
+	if (colon == NULL || colon == user || colon[1] == '\0') {
+		snprintf(err, errlen, "--%s: want %sUSER:PASSWORD, both non-empty", opt,
+			 mech == FERRY_SIM_SASL_PLAIN ? "" : "MECH:");
+		return -1;
+	}
+	ulen = (size_t)(colon - user);
+	if (ulen > 255) {
+		snprintf(err, errlen, "--%s: user names are at most 255 bytes", opt);
+		return -1;
+	}
+	for (size_t i = 0; i < conf->n_sasl_users; i++) {
+		if (conf->sasl_users[i].mech == (enum ferry_sim_sasl_mech)mech &&
+		    strlen(conf->sasl_users[i].name) == ulen &&
+		    strncmp(conf->sasl_users[i].name, user, ulen) == 0) {
+			snprintf(err, errlen, "%s user %.*s given twice",
+				 ferry_sim_sasl_mech_name((enum ferry_sim_sasl_mech)mech),
+				 (int)ulen, user);
+			return -1;
+		}
+	}
+	n = realloc(conf->sasl_users, (conf->n_sasl_users + 1) * sizeof(*n));
+	if (n == NULL)
+		goto out_nomem;
+	conf->sasl_users = n;
+	u = &conf->sasl_users[conf->n_sasl_users];
+	memset(u, 0, sizeof(*u));
+	u->mech = (enum ferry_sim_sasl_mech)mech;
+	u->name = strndup(user, ulen);
+	u->password = strdup(colon + 1);
+	if (u->name == NULL || u->password == NULL) {
+		free(u->name);
+		free(u->password);
+		goto out_nomem;
+	}
+	conf->n_sasl_users++;
+	return 0;
+
+out_nomem:
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}
+
 static void
 conf_free(struct ferry_sim_conf *conf)
 {
@@ -287,6 +372,16 @@ conf_free(struct ferry_sim_conf *conf)
 		free(conf->topics[i].source);
 	}
 	free(conf->topics);
+	for (size_t i = 0; i < conf->n_sasl_users; i++) {
+		struct ferry_sim_sasl_user *u = &conf->sasl_users[i];
+
+		explicit_bzero(u->password, strlen(u->password));
+		explicit_bzero(u->stored_key, sizeof(u->stored_key));
+		explicit_bzero(u->server_key, sizeof(u->server_key));
+		free(u->name);
+		free(u->password);
+	}
+	free(conf->sasl_users);
 }
 
 static int
@@ -367,6 +462,15 @@ parse_args(int argc, char **argv, struct ferry_sim_conf *conf)
 				goto err_arg;
 			conf->node_id = (int32_t)v;
 			break;
+		case OPT_SASL_PLAIN:
+		case OPT_SASL_SCRAM:
+			if (parse_sasl_user(long_opts[opt - OPT_LISTEN].name, optarg,
+					    opt == OPT_SASL_PLAIN ? FERRY_SIM_SASL_PLAIN : -1, conf,
+					    err, sizeof(err)) < 0) {
+				fprintf(stderr, "ferry-brokersim: %s\n", err);
+				return -1;
+			}
+			break;
 		case OPT_LIST_STATS:
 			for (int s = 0; s < FERRY_SIM_ST__COUNT; s++)
 				printf("%-26s %s\n", stat_names[s], stat_help[s]);
@@ -420,6 +524,12 @@ print_tick(struct ferry_sim *sim)
 		   st[FERRY_SIM_ST_PRODUCE_ERR_TOO_LARGE] + st[FERRY_SIM_ST_PRODUCE_ERR_OTHER],
 	       st[FERRY_SIM_ST_CONN_BAD_FRAME]);
 #undef D
+	/* SASL_PLAINTEXT listener: logins so far (scripts watch these between steps) */
+	if (sim->sasl)
+		printf("stats sasl_ok=%" PRIu64 " sasl_failed=%" PRIu64 " unauthenticated=%" PRIu64
+		       "\n",
+		       st[FERRY_SIM_ST_SASL_AUTH_OK], st[FERRY_SIM_ST_SASL_AUTH_FAILED],
+		       st[FERRY_SIM_ST_CONN_UNAUTHENTICATED]);
 	fflush(stdout);
 	memcpy(sim->st_prev, sim->st, sizeof(sim->st));
 	sim->t_prev = now;
@@ -519,6 +629,11 @@ main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &ss, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (ferry_sim_sasl_init(&sim, err, sizeof(err)) < 0) {
+		fprintf(stderr, "ferry-brokersim: %s\n", err);
+		rc = 1;
+		goto out_free_conf;
+	}
 	if (ferry_sim_handlers_init(&sim) < 0) {
 		fprintf(stderr, "ferry-brokersim: out of memory\n");
 		rc = 1;
@@ -543,6 +658,17 @@ main(int argc, char **argv)
 		printf("%s:%u\n", sim.adv_host, sim.port);
 	}
 	fflush(stdout);
+	if (sim.sasl) {
+		char mechs[64] = "";
+
+		for (int m = 0; m < FERRY_SIM_SASL__COUNT; m++)
+			if (ferry_sim_sasl_mech_enabled(&sim, (enum ferry_sim_sasl_mech)m))
+				snprintf(mechs + strlen(mechs), sizeof(mechs) - strlen(mechs),
+					 "%s%s", mechs[0] ? " " : "",
+					 ferry_sim_sasl_mech_name((enum ferry_sim_sasl_mech)m));
+		fprintf(stderr, "ferry-brokersim: SASL_PLAINTEXT, mechanisms %s, %zu user(s)\n",
+			mechs, sim.conf.n_sasl_users);
+	}
 
 	sim.t_start = sim.t_prev = ferry_sim_now_ns();
 	rc = ferry_sim_run(&sim, print_tick);

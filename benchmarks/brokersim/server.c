@@ -4,7 +4,8 @@
  * Kafka framing with ferry_kafka_frame_split() (partial frames stay buffered),
  * strict request order per connection - a Fetch waiting for data holds the
  * requests behind it, as a broker mutes the channel - and signalfd/timerfd
- * for SIGINT/SIGTERM and periodic stats.
+ * for SIGINT/SIGTERM and periodic stats. A connection told to close after its
+ * answer (a refused SASL login) reads nothing more and closes once it is sent.
  *
  * Main thread only. Owns the listening socket, the epoll, signal and timer
  * descriptors and every connection with its buffers. A bad frame closes its
@@ -188,6 +189,7 @@ reap_dead(struct ferry_sim *sim)
 
 	for (c = sim->dead; c != NULL; c = next) {
 		next = c->dead_next;
+		ferry_sim_sasl_sess_free(c);
 		free(c->rbuf);
 		free(c->wbuf);
 		free(c);
@@ -203,7 +205,7 @@ conn_update_events(struct ferry_sim *sim, struct ferry_sim_conn *c)
 
 	if (c->dead)
 		return;
-	if (!c->parked && c->wlen - c->wpos < WBUF_HIGH)
+	if (!c->parked && !c->closing && c->wlen - c->wpos < WBUF_HIGH)
 		want |= EPOLLIN;
 	if (c->wpos < c->wlen)
 		want |= EPOLLOUT;
@@ -269,11 +271,14 @@ ferry_sim_respond(struct ferry_sim *sim, struct ferry_sim_conn *c, int16_t api, 
 	}
 }
 
-/* Answer the complete frames buffered, in order, until one parks or output piles up. */
+/*
+ * Answer the complete frames buffered, in order, until one parks or output piles up,
+ * or one was the last (FERRY_SIM_CLOSE_AFTER: close once the answers are sent).
+ */
 static void
 conn_process(struct ferry_sim *sim, struct ferry_sim_conn *c)
 {
-	while (!c->dead && !c->parked && c->wlen - c->wpos < WBUF_HIGH) {
+	while (!c->dead && !c->parked && !c->closing && c->wlen - c->wpos < WBUF_HIGH) {
 		struct ferry_span in = ferry_span_make(c->rbuf + c->rpos, c->rlen - c->rpos), body;
 		enum ferry_sim_act act;
 		size_t used;
@@ -302,6 +307,8 @@ conn_process(struct ferry_sim *sim, struct ferry_sim_conn *c)
 			break;
 		}
 		c->rpos += used;
+		if (act == FERRY_SIM_CLOSE_AFTER)
+			c->closing = true;
 	}
 	if (c->rpos == c->rlen) {
 		c->rpos = c->rlen = 0;
@@ -313,13 +320,17 @@ conn_process(struct ferry_sim *sim, struct ferry_sim_conn *c)
 	}
 	if (conn_flush(sim, c) < 0)
 		return;
+	if (c->closing && c->wpos == c->wlen) {
+		conn_close(sim, c);
+		return;
+	}
 	conn_update_events(sim, c);
 }
 
 static void
 conn_on_readable(struct ferry_sim *sim, struct ferry_sim_conn *c)
 {
-	for (int k = 0; k < READS_PER_EVENT && !c->dead && !c->parked; k++) {
+	for (int k = 0; k < READS_PER_EVENT && !c->dead && !c->parked && !c->closing; k++) {
 		size_t need = RBUF_MIN, space;
 		ssize_t r;
 
@@ -425,8 +436,8 @@ conn_on_event(struct ferry_sim *sim, struct ferry_sim_conn *c, uint32_t events)
 	}
 	if ((events & EPOLLIN) && !c->dead)
 		conn_on_readable(sim, c);
-	else if ((events & EPOLLRDHUP) && !c->dead && c->parked)
-		conn_close(sim, c); /* gone while its Fetch waited */
+	else if ((events & EPOLLRDHUP) && !c->dead && (c->parked || c->closing))
+		conn_close(sim, c); /* gone while its Fetch waited, or while its refusal was sent */
 }
 
 /* Parked Fetches: answer those whose wait ended or whose partitions may have grown. */
@@ -463,6 +474,8 @@ service_parked(struct ferry_sim *sim, int64_t now)
 			continue;
 		}
 		c->rpos += used;
+		if (act == FERRY_SIM_CLOSE_AFTER)
+			c->closing = true;
 		conn_process(sim, c);
 	}
 }

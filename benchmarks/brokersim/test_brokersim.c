@@ -18,7 +18,13 @@
  *  f. produce_rules: the idempotent sequence rules (§5.2), CRC and batch
  *     checks, through ferry's own Produce encoder;
  *  g. fetch_rules: KIP-74 minimum one batch, mid-batch fetch offsets,
- *     OFFSET_OUT_OF_RANGE, MaxWaitMs, and a waiting Fetch woken by a Produce.
+ *     OFFSET_OUT_OF_RANGE, MaxWaitMs, and a waiting Fetch woken by a Produce;
+ *  h. sasl: a SASL_PLAINTEXT listener (--sasl-plain, --sasl-scram): librdkafka
+ *     produces and reads back as a PLAIN, a SCRAM-SHA-256 and a SCRAM-SHA-512
+ *     user and is refused with a wrong password; raw frames check the state
+ *     rules (nothing but ApiVersions and SASL before logging in, unknown
+ *     mechanism, SaslAuthenticate before SaslHandshake, v2 flexible) and that
+ *     a listener without SASL advertises neither API.
  * Each is a separate meson test (argv[1] filters by name), under 60 s.
  */
 #include "testutil.h"
@@ -1355,6 +1361,346 @@ test_fetch_rules(void **state)
 	printf("  KIP-74, mid-batch offsets, out of range, MaxWaitMs, wake-up on Produce: ok\n");
 }
 
+/* ---- h. SASL -------------------------------------------------------------------------------- */
+
+#define N_SASL_REC 200 /* records per user */
+
+static const char *const sasl_users[][3] = {
+	{ "PLAIN", "alice", "alice-secret" },
+	{ "SCRAM-SHA-256", "bob", "bob-secret" },
+	{ "SCRAM-SHA-512", "carol", "carol-secret" },
+};
+#define N_SASL_USERS (sizeof(sasl_users) / sizeof(sasl_users[0]))
+
+/* Send one request (correlation id 7) and decode its answer into resp (mem: its arena). */
+static void
+raw_call(int fd, int16_t api, int16_t ver, const void *req, void *resp, uint8_t *mem, size_t memcap)
+{
+	struct ferry_kafka_reqhdr h = { api, ver, 7, ferry_span_str("raw") };
+	uint8_t buf[4096], in[4096];
+	struct ferry_arena a;
+	struct ferry_wr w;
+	char err[256];
+	size_t n;
+
+	ferry_wr_init(&w, buf, sizeof(buf));
+	assert_int_equal(ferry_kafka_request_encode(&w, &h, req), 0);
+	send_all(fd, buf, w.len);
+	n = recv_frame(fd, in, sizeof(in));
+	ferry_arena_init(&a, mem, memcap);
+	if (ferry_kafka_response_decode(ferry_span_make(in + 4, n - 4), api, ver, 7, &a, resp, err,
+					sizeof(err)) != 0)
+		fail_msg("%s v%d response: %s", ferry_kafka_api_name(api), ver, err);
+}
+
+/* The version range the simulator advertises for api, or false. */
+static bool
+advertised(int fd, int16_t api, int16_t *lo, int16_t *hi)
+{
+	struct ferry_kafka_api_versions_req req = { ferry_span_str("ferry-test"),
+						    ferry_span_str("1.0") };
+	struct ferry_kafka_api_versions_resp rs;
+	uint8_t mem[8192];
+
+	raw_call(fd, FERRY_KAFKA_API_VERSIONS, 3, &req, &rs, mem, sizeof(mem));
+	assert_int_equal(rs.ErrorCode, 0);
+	for (int32_t i = 0; i < rs.n_api_keys; i++) {
+		if (rs.ApiKeys[i].ApiKey == api) {
+			*lo = rs.ApiKeys[i].MinVersion;
+			*hi = rs.ApiKeys[i].MaxVersion;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void
+sasl_handshake(int fd, const char *mech, int16_t want_err)
+{
+	struct ferry_kafka_sasl_handshake_req req = { ferry_span_str(mech) };
+	struct ferry_kafka_sasl_handshake_resp rs;
+	uint8_t mem[4096];
+
+	raw_call(fd, FERRY_KAFKA_SASL_HANDSHAKE, 1, &req, &rs, mem, sizeof(mem));
+	assert_int_equal(rs.ErrorCode, want_err);
+	/* every answer lists the enabled mechanisms, in the simulator's order */
+	assert_int_equal(rs.n_mechanisms, 3);
+	assert_true(ferry_span_eq(rs.Mechanisms[0], ferry_span_str("PLAIN")));
+	assert_true(ferry_span_eq(rs.Mechanisms[1], ferry_span_str("SCRAM-SHA-256")));
+	assert_true(ferry_span_eq(rs.Mechanisms[2], ferry_span_str("SCRAM-SHA-512")));
+}
+
+/* SaslAuthenticate with a PLAIN message; the answer's ErrorCode. */
+static int16_t
+sasl_plain(int fd, int16_t ver, const char *user, const char *password)
+{
+	char msg[256];
+	int n = snprintf(msg, sizeof(msg), "%c%s%c%s", 0, user, 0, password);
+	struct ferry_kafka_sasl_authenticate_req req = { ferry_span_make(msg, (size_t)n) };
+	struct ferry_kafka_sasl_authenticate_resp rs;
+	uint8_t mem[4096];
+
+	raw_call(fd, FERRY_KAFKA_SASL_AUTHENTICATE, ver, &req, &rs, mem, sizeof(mem));
+	if (rs.ErrorCode == 0) {
+		assert_null(rs.ErrorMessage.p);
+	} else {
+		assert_non_null(rs.ErrorMessage.p);
+		printf("  SaslAuthenticate v%d refused: %s (%.*s)\n", ver,
+		       ferry_err_name(rs.ErrorCode), (int)rs.ErrorMessage.len,
+		       (const char *)rs.ErrorMessage.p);
+	}
+	return rs.ErrorCode;
+}
+
+static void
+metadata_ok(int fd)
+{
+	struct ferry_kafka_metadata_req req;
+	struct ferry_kafka_metadata_resp rs;
+	uint8_t mem[16384];
+
+	ferry_kafka_metadata_req_init(&req);
+	req.n_topics = -1;
+	raw_call(fd, FERRY_KAFKA_METADATA, 9, &req, &rs, mem, sizeof(mem));
+	assert_int_equal(rs.n_brokers, 1);
+}
+
+static void
+metadata_closed(int fd)
+{
+	struct ferry_kafka_reqhdr h = { FERRY_KAFKA_METADATA, 9, 7, ferry_span_str("raw") };
+	struct ferry_kafka_metadata_req req;
+	uint8_t buf[256];
+	struct ferry_wr w;
+
+	ferry_kafka_metadata_req_init(&req);
+	req.n_topics = -1;
+	ferry_wr_init(&w, buf, sizeof(buf));
+	assert_int_equal(ferry_kafka_request_encode(&w, &h, &req), 0);
+	send_all(fd, buf, w.len);
+	expect_closed(fd);
+}
+
+static rd_kafka_conf_t *
+sasl_conf(const char *mech, const char *user, const char *password)
+{
+	const char *const kv[][2] = {
+		{ "security.protocol", "SASL_PLAINTEXT" },
+		{ "sasl.mechanisms", mech },
+		{ "sasl.username", user },
+		{ "sasl.password", password },
+	};
+
+	return rdk_conf(kv, sizeof(kv) / sizeof(kv[0]));
+}
+
+/* Produce N_SASL_REC records to sasl/partition as this user, then read them back. */
+static void
+sasl_produce_consume(int32_t partition, const char *mech, const char *user, const char *password)
+{
+	rd_kafka_conf_t *conf = sasl_conf(mech, user, password);
+	rd_kafka_topic_partition_list_t *tp;
+	int counts[2] = { 0, 0 }, got = 0;
+	char errstr[256], val[64];
+	rd_kafka_t *rk;
+
+	assert_int_equal(
+	    rd_kafka_conf_set(conf, "enable.idempotence", "true", errstr, sizeof(errstr)),
+	    RD_KAFKA_CONF_OK);
+	rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+	rd_kafka_conf_set_opaque(conf, counts);
+	rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+	if (rk == NULL)
+		fail_msg("producer: %s", errstr);
+	for (int i = 0; i < N_SASL_REC; i++) {
+		int n = snprintf(val, sizeof(val), "%s-%s-%d", mech, user, i);
+
+		assert_int_equal(
+		    rd_kafka_producev(rk, RD_KAFKA_V_TOPIC("sasl"), RD_KAFKA_V_PARTITION(partition),
+				      RD_KAFKA_V_VALUE(val, (size_t)n),
+				      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
+		    0);
+	}
+	assert_int_equal(rd_kafka_flush(rk, 30000), 0);
+	assert_int_equal(counts[0], N_SASL_REC);
+	assert_int_equal(counts[1], 0);
+	rd_kafka_destroy(rk);
+
+	conf = sasl_conf(mech, user, password);
+	assert_int_equal(rd_kafka_conf_set(conf, "group.id", "ferry-sasl", errstr, sizeof(errstr)),
+			 RD_KAFKA_CONF_OK);
+	assert_int_equal(
+	    rd_kafka_conf_set(conf, "enable.partition.eof", "true", errstr, sizeof(errstr)),
+	    RD_KAFKA_CONF_OK);
+	rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+	if (rk == NULL)
+		fail_msg("consumer: %s", errstr);
+	tp = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_topic_partition_list_add(tp, "sasl", partition)->offset =
+	    RD_KAFKA_OFFSET_BEGINNING;
+	assert_int_equal(rd_kafka_assign(rk, tp), 0);
+	rd_kafka_topic_partition_list_destroy(tp);
+	for (double t0 = now_s(); now_s() - t0 < 20;) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
+
+		if (m == NULL)
+			continue;
+		if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF && got == N_SASL_REC) {
+			rd_kafka_message_destroy(m);
+			break;
+		}
+		if (m->err == 0) {
+			int n = snprintf(val, sizeof(val), "%s-%s-%d", mech, user, got);
+
+			assert_int_equal(m->offset, got);
+			assert_int_equal(m->len, (size_t)n);
+			assert_memory_equal(m->payload, val, (size_t)n);
+			got++;
+		} else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+			fail_msg("%s as %s: %s", mech, user, rd_kafka_message_errstr(m));
+		}
+		rd_kafka_message_destroy(m);
+	}
+	assert_int_equal(got, N_SASL_REC);
+	rd_kafka_consumer_close(rk);
+	rd_kafka_destroy(rk);
+	printf("  librdkafka %-13s as %-5s: %d records produced (idempotent) and read back\n", mech,
+	       user, N_SASL_REC);
+}
+
+/* error_cb: remember that an authentication error was reported. */
+static void
+sasl_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+	(void)rk;
+	if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION) {
+		snprintf(opaque, 256, "%s", reason);
+	}
+}
+
+static void
+sasl_wrong_password(const char *mech, const char *user)
+{
+	rd_kafka_conf_t *conf = sasl_conf(mech, user, "not-the-password");
+	const struct rd_kafka_metadata *md = NULL;
+	char errstr[256], reason[256] = "";
+	rd_kafka_resp_err_t e;
+	rd_kafka_t *rk;
+
+	rd_kafka_conf_set_error_cb(conf, sasl_error_cb);
+	rd_kafka_conf_set_opaque(conf, reason);
+	rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+	if (rk == NULL)
+		fail_msg("producer: %s", errstr);
+	e = rd_kafka_metadata(rk, 1, NULL, &md, 3000);
+	if (e == 0) {
+		rd_kafka_metadata_destroy(md);
+		fail_msg("%s as %s: metadata with a wrong password", mech, user);
+	}
+	for (double t0 = now_s(); reason[0] == '\0' && now_s() - t0 < 5;)
+		rd_kafka_poll(rk, 100);
+	rd_kafka_destroy(rk);
+	if (strstr(reason, "Authentication failed") == NULL)
+		fail_msg("%s as %s, wrong password: no authentication error (%s)", mech, user,
+			 reason);
+	printf("  librdkafka %-13s as %-5s, wrong password: refused (%s)\n", mech, user, reason);
+}
+
+static void
+test_sasl(void **state)
+{
+	const char *const plain_args[] = { NULL };
+	const char *const args[] = { "--store",
+				     "--topic",
+				     "sasl:3",
+				     "--sasl-plain",
+				     "alice:alice-secret",
+				     "--sasl-scram",
+				     "SCRAM-SHA-256:bob:bob-secret",
+				     "--sasl-scram",
+				     "SCRAM-SHA-512:carol:carol-secret",
+				     NULL };
+	int16_t lo, hi;
+	int fd;
+
+	(void)state;
+	/* Without --sasl-*: neither API advertised, and SaslHandshake closes like any
+	 * API the simulator does not answer. */
+	start_sim(plain_args);
+	fd = raw_connect();
+	assert_false(advertised(fd, FERRY_KAFKA_SASL_HANDSHAKE, &lo, &hi));
+	assert_false(advertised(fd, FERRY_KAFKA_SASL_AUTHENTICATE, &lo, &hi));
+	metadata_ok(fd);
+	{
+		struct ferry_kafka_reqhdr h = { FERRY_KAFKA_SASL_HANDSHAKE, 1, 7,
+						ferry_span_str("raw") };
+		struct ferry_kafka_sasl_handshake_req req = { ferry_span_str("PLAIN") };
+		uint8_t buf[256];
+		struct ferry_wr w;
+
+		ferry_wr_init(&w, buf, sizeof(buf));
+		assert_int_equal(ferry_kafka_request_encode(&w, &h, &req), 0);
+		send_all(fd, buf, w.len);
+		expect_closed(fd);
+	}
+	stop_sim(0);
+	assert_true(sim_stat(&sim, "conn_unsupported") == 1);
+	free(sim.final);
+	sim.final = NULL;
+
+	start_sim(args);
+	/* ApiVersions before logging in: both APIs, at the codec's versions */
+	fd = raw_connect();
+	assert_true(advertised(fd, FERRY_KAFKA_SASL_HANDSHAKE, &lo, &hi));
+	assert_true(lo == 0 && hi == 1);
+	assert_true(advertised(fd, FERRY_KAFKA_SASL_AUTHENTICATE, &lo, &hi));
+	assert_true(lo == 0 && hi == 2);
+	/* anything else before logging in closes the connection */
+	metadata_closed(fd);
+
+	/* an unknown mechanism: UNSUPPORTED_SASL_MECHANISM with the list, then closed */
+	fd = raw_connect();
+	sasl_handshake(fd, "GSSAPI", FERRY_ERR_UNSUPPORTED_SASL_MECHANISM);
+	expect_closed(fd);
+	/* SaslAuthenticate before SaslHandshake: ILLEGAL_SASL_STATE, closed */
+	fd = raw_connect();
+	assert_int_equal(sasl_plain(fd, 1, "alice", "alice-secret"), FERRY_ERR_ILLEGAL_SASL_STATE);
+	expect_closed(fd);
+	/* PLAIN over SaslAuthenticate v2 (flexible): a wrong password is refused and closed */
+	fd = raw_connect();
+	sasl_handshake(fd, "PLAIN", 0);
+	assert_int_equal(sasl_plain(fd, 2, "alice", "wrong"), FERRY_ERR_SASL_AUTHENTICATION_FAILED);
+	expect_closed(fd);
+	/* ... the right one logs in; then Metadata is answered and a second handshake is
+	 * ILLEGAL_SASL_STATE without closing */
+	fd = raw_connect();
+	sasl_handshake(fd, "PLAIN", 0);
+	assert_int_equal(sasl_plain(fd, 2, "alice", "alice-secret"), 0);
+	metadata_ok(fd);
+	sasl_handshake(fd, "PLAIN", FERRY_ERR_ILLEGAL_SASL_STATE);
+	metadata_ok(fd);
+	close(fd);
+	printf("  raw frames: ApiVersions lists SaslHandshake v0-1, SaslAuthenticate v0-2; "
+	       "state rules hold\n");
+
+	for (size_t i = 0; i < N_SASL_USERS; i++)
+		sasl_produce_consume((int32_t)i, sasl_users[i][0], sasl_users[i][1],
+				     sasl_users[i][2]);
+	for (size_t i = 0; i < N_SASL_USERS; i++)
+		sasl_wrong_password(sasl_users[i][0], sasl_users[i][1]);
+
+	stop_sim(0);
+	/* raw: 1 login; librdkafka: a producer and a consumer per user, each at least once */
+	assert_true(sim_stat(&sim, "sasl_auth_ok") >= 1 + 2 * N_SASL_USERS);
+	/* raw: 1 wrong password; librdkafka: at least one per user */
+	assert_true(sim_stat(&sim, "sasl_auth_failed") >= 1 + N_SASL_USERS);
+	assert_true(sim_stat(&sim, "sasl_mechanism_unsupported") == 1);
+	/* Metadata and SaslAuthenticate before logging in */
+	assert_true(sim_stat(&sim, "conn_unauthenticated") == 2);
+	for (size_t i = 0; i < N_SASL_USERS; i++)
+		assert_int_equal(sim_topic_field(&sim, "sasl", (int)i, "records"), N_SASL_REC);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1367,6 +1713,7 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_commit_offsets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_produce_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fetch_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sasl, setup, teardown),
 	};
 
 	/* one meson test per scenario: argv[1] names it */

@@ -121,16 +121,25 @@ parse_app(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-/* A client property of cluster 'alias': ALIAS.NAME, else the file's NAME (MM2's rule). */
+/* A librdkafka client property of cluster 'alias' for 'role' as the configuration gives it
+ * (ALIAS.NAME, ALIAS.consumer.NAME, the file's NAME; Java names translated, sasl.jaas.config
+ * into sasl.username/password): the value, or NULL; *line where it was set. */
 static const char *
-cluster_prop(const struct ferry_conf *conf, const char *alias, const char *name, unsigned *line)
+cluster_prop(const struct ferry_conf *conf, const char *alias, enum ferry_conf_role role,
+	     const char *name, unsigned *line)
 {
-	char key[300];
-	unsigned l = 0;
+	size_t n;
+	const struct ferry_conf_kv *kv = ferry_conf_client_props(conf, alias, role, &n);
+	const char *v = NULL;
 
-	snprintf(key, sizeof(key), "%s.%s", alias, name);
-	const char *v = ferry_conf_prop_get(conf, key, line ? line : &l);
-	return v ? v : ferry_conf_prop_get(conf, name, line ? line : &l);
+	/* the last one wins, as when librdkafka is given the list */
+	for (size_t i = 0; kv && i < n; i++)
+		if (strcmp(kv[i].name, name) == 0) {
+			v = kv[i].value;
+			if (line)
+				*line = kv[i].line;
+		}
+	return v;
 }
 
 /* ---- EAL arguments from the configuration --------------------------------------------------- */
@@ -804,26 +813,43 @@ main(int argc, char **argv)
 	fd->source = flows[fd->flow].source;
 	fd->target = flows[fd->flow].target;
 	fd->exactly_once = ferry_conf_bool(conf, fd->flow, "ferry.exactly.once");
-	/* the io_uring data path speaks PLAINTEXT and SSL (no SASL yet: issue 4); say so instead
-	 * of connecting without the authentication a cluster is configured for */
+	/* the io_uring data path speaks what librdkafka calls PLAINTEXT, SSL, SASL_PLAINTEXT and
+	 * SASL_SSL with PLAIN or SCRAM; anything else is refused here, naming the key and line */
 	for (int e = 0; e < 2; e++) {
 		const char *alias = e ? fd->target : fd->source;
+		enum ferry_conf_role role = e ? FERRY_CONF_ROLE_PRODUCER : FERRY_CONF_ROLE_CONSUMER;
 		unsigned line = 0;
-		const char *sp = cluster_prop(conf, alias, "security.protocol", &line);
-		if (sp && strcasecmp(sp, "PLAINTEXT") != 0 && strcasecmp(sp, "SSL") != 0) {
-			fprintf(stderr, "%s: %s:%u: %s.security.protocol = %s: ferryd's broker data "
-					"path supports PLAINTEXT and SSL so far (SASL is not "
-					"implemented)\n",
+		const char *sp = cluster_prop(conf, alias, role, "security.protocol", &line);
+		bool tls = sp && (strcasecmp(sp, "SSL") == 0 || strcasecmp(sp, "SASL_SSL") == 0);
+		bool sasl = sp && strncasecmp(sp, "SASL_", 5) == 0;
+		if (sp && strcasecmp(sp, "PLAINTEXT") != 0 && !tls && !sasl) {
+			fprintf(stderr, "%s: %s:%u: %s.security.protocol = %s: not a protocol "
+					"ferryd's broker data path speaks (PLAINTEXT, SSL, "
+					"SASL_PLAINTEXT, SASL_SSL)\n",
 				PROG, o.config, line, alias, sp);
 			ret = 2;
 			goto out_conf;
+		}
+		if (sasl) {
+			const char *m = cluster_prop(conf, alias, role, "sasl.mechanisms", &line);
+			if (m == NULL || !ferry_uring_sasl_supported(m) ||
+			    !cluster_prop(conf, alias, role, "sasl.username", NULL) ||
+			    !cluster_prop(conf, alias, role, "sasl.password", NULL)) {
+				fprintf(stderr, "%s: %s:%u: %s: sasl.mechanism %s: ferryd's broker "
+						"data path speaks PLAIN, SCRAM-SHA-256 and "
+						"SCRAM-SHA-512, with sasl.username and sasl.password "
+						"(or sasl.jaas.config)\n",
+					PROG, o.config, line, alias, m ? m : "(not set: GSSAPI)");
+				ret = 2;
+				goto out_conf;
+			}
 		}
 		/* TLS files are read when the io lcore starts, after the EAL and the ports:
 		 * a missing one is named now */
 		static const char *const files[] = { "ssl.ca.location", "ssl.certificate.location",
 						     "ssl.key.location" };
-		for (size_t k = 0; sp && strcasecmp(sp, "SSL") == 0 && k < 3; k++) {
-			const char *path = cluster_prop(conf, alias, files[k], &line);
+		for (size_t k = 0; tls && k < 3; k++) {
+			const char *path = cluster_prop(conf, alias, role, files[k], &line);
 			if (path && access(path, R_OK) != 0) {
 				fprintf(stderr, "%s: %s:%u: %s.%s %s: %s\n", PROG, o.config, line,
 					alias, files[k], path, strerror(errno));
@@ -1028,22 +1054,35 @@ main(int argc, char **argv)
 	ferry_uring_conf_defaults(&fd->urc);
 	fd->urc.client_id = "ferryd";
 	{
-		/* TLS to the cluster the io lcore talks to, with librdkafka's property names
-		 * (the control plane's librdkafka clients read the same ones) */
+		/* TLS and SASL to the cluster the io lcore talks to, with librdkafka's property
+		 * names (the control plane's librdkafka clients read the same ones) */
 		const char *alias = fd->role == FERRYD_SOURCE ? fd->source : fd->target;
-		const char *sp = cluster_prop(conf, alias, "security.protocol", NULL);
-		const char *ei = cluster_prop(conf, alias, "ssl.endpoint.identification.algorithm",
-					      NULL);
-		fd->urc.tls = sp && strcasecmp(sp, "SSL") == 0;
-		fd->urc.tls_ca_file = cluster_prop(conf, alias, "ssl.ca.location", NULL);
-		fd->urc.tls_cert_file = cluster_prop(conf, alias, "ssl.certificate.location", NULL);
-		fd->urc.tls_key_file = cluster_prop(conf, alias, "ssl.key.location", NULL);
-		fd->urc.tls_key_password = cluster_prop(conf, alias, "ssl.key.password", NULL);
+		enum ferry_conf_role role = fd->role == FERRYD_SOURCE ? FERRY_CONF_ROLE_CONSUMER
+								     : FERRY_CONF_ROLE_PRODUCER;
+		const char *sp = cluster_prop(conf, alias, role, "security.protocol", NULL);
+		const char *ei = cluster_prop(conf, alias, role,
+					      "ssl.endpoint.identification.algorithm", NULL);
+		fd->urc.tls = sp && (strcasecmp(sp, "SSL") == 0 || strcasecmp(sp, "SASL_SSL") == 0);
+		fd->urc.tls_ca_file = cluster_prop(conf, alias, role, "ssl.ca.location", NULL);
+		fd->urc.tls_cert_file = cluster_prop(conf, alias, role, "ssl.certificate.location",
+						     NULL);
+		fd->urc.tls_key_file = cluster_prop(conf, alias, role, "ssl.key.location", NULL);
+		fd->urc.tls_key_password = cluster_prop(conf, alias, role, "ssl.key.password", NULL);
 		fd->urc.tls_verify_host = ei == NULL || strcasecmp(ei, "none") != 0;
-		if (fd->urc.tls)
-			ferryd_log(fd, "brokers of %s over TLS (CA %s%s)", alias,
-				   fd->urc.tls_ca_file ? fd->urc.tls_ca_file : "system store",
-				   fd->urc.tls_verify_host ? ", host names verified" : "");
+		if (sp && strncasecmp(sp, "SASL_", 5) == 0) {
+			fd->urc.sasl_mechanism = cluster_prop(conf, alias, role, "sasl.mechanisms",
+							      NULL);
+			fd->urc.sasl_username = cluster_prop(conf, alias, role, "sasl.username", NULL);
+			fd->urc.sasl_password = cluster_prop(conf, alias, role, "sasl.password", NULL);
+		}
+		if (fd->urc.tls || fd->urc.sasl_mechanism)
+			ferryd_log(fd, "brokers of %s: %s%s%s%s%s", alias, sp,
+				   fd->urc.tls ? ", CA " : "",
+				   fd->urc.tls ? (fd->urc.tls_ca_file ? fd->urc.tls_ca_file
+								      : "system store")
+					       : "",
+				   fd->urc.sasl_mechanism ? ", SASL " : "",
+				   fd->urc.sasl_mechanism ? fd->urc.sasl_mechanism : "");
 	}
 	fd->urc.isolation_level =
 	    strcmp(ferry_conf_str(conf, fd->flow, "ferry.fetch.isolation.level"), "read_committed") == 0;

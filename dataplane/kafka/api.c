@@ -41,6 +41,8 @@ FERRY_API_ADAPT(api_versions)
 FERRY_API_ADAPT(init_producer_id)
 FERRY_API_ADAPT(add_partitions_to_txn)
 FERRY_API_ADAPT(end_txn)
+FERRY_API_ADAPT(sasl_handshake)
+FERRY_API_ADAPT(sasl_authenticate)
 
 #define FERRY_API_ENTRY(key, nm, stem, lo, hi, flex)                                               \
 	{                                                                                          \
@@ -52,7 +54,9 @@ FERRY_API_ADAPT(end_txn)
 	}
 
 /* Version ranges come from the FERRY_KAFKA_<API>_VER_* constants (kafka-t.h and the
- * control-side headers), the same ones the body codecs check against. */
+ * control-side headers), the same ones the body codecs check against. Kept in ApiKey
+ * order (ferry_kafka_api_all() promises it; the response fuzzer's seeds select an API by
+ * its index here, so tests/fuzz/make-seeds.c must be rerun when an entry is inserted). */
 static const struct ferry_kafka_api_info ferry_kafka_apis[] = {
 	FERRY_API_ENTRY(FERRY_KAFKA_PRODUCE, "Produce", produce, FERRY_KAFKA_PRODUCE_VER_MIN,
 			FERRY_KAFKA_PRODUCE_VER_MAX, FERRY_KAFKA_PRODUCE_VER_FLEX),
@@ -72,6 +76,9 @@ static const struct ferry_kafka_api_info ferry_kafka_apis[] = {
 	FERRY_API_ENTRY(FERRY_KAFKA_FIND_COORDINATOR, "FindCoordinator", find_coordinator,
 			FERRY_KAFKA_FIND_COORDINATOR_VER_MIN, FERRY_KAFKA_FIND_COORDINATOR_VER_MAX,
 			FERRY_KAFKA_FIND_COORDINATOR_VER_FLEX),
+	FERRY_API_ENTRY(FERRY_KAFKA_SASL_HANDSHAKE, "SaslHandshake", sasl_handshake,
+			FERRY_KAFKA_SASL_HANDSHAKE_VER_MIN, FERRY_KAFKA_SASL_HANDSHAKE_VER_MAX,
+			FERRY_KAFKA_SASL_HANDSHAKE_VER_FLEX),
 	FERRY_API_ENTRY(FERRY_KAFKA_API_VERSIONS, "ApiVersions", api_versions,
 			FERRY_KAFKA_API_VERSIONS_VER_MIN, FERRY_KAFKA_API_VERSIONS_VER_MAX,
 			FERRY_KAFKA_API_VERSIONS_VER_FLEX),
@@ -84,6 +91,10 @@ static const struct ferry_kafka_api_info ferry_kafka_apis[] = {
 			FERRY_KAFKA_ADD_PARTITIONS_TO_TXN_VER_FLEX),
 	FERRY_API_ENTRY(FERRY_KAFKA_END_TXN, "EndTxn", end_txn, FERRY_KAFKA_END_TXN_VER_MIN,
 			FERRY_KAFKA_END_TXN_VER_MAX, FERRY_KAFKA_END_TXN_VER_FLEX),
+	FERRY_API_ENTRY(FERRY_KAFKA_SASL_AUTHENTICATE, "SaslAuthenticate", sasl_authenticate,
+			FERRY_KAFKA_SASL_AUTHENTICATE_VER_MIN,
+			FERRY_KAFKA_SASL_AUTHENTICATE_VER_MAX,
+			FERRY_KAFKA_SASL_AUTHENTICATE_VER_FLEX),
 };
 
 #define N_APIS (sizeof(ferry_kafka_apis) / sizeof(ferry_kafka_apis[0]))
@@ -111,11 +122,11 @@ ferry_kafka_api_name(int16_t api_key)
 	static const char *const other[] = {
 		[11] = "JoinGroup",	   [12] = "Heartbeat",	     [13] = "LeaveGroup",
 		[14] = "SyncGroup",	   [15] = "DescribeGroups",  [16] = "ListGroups",
-		[17] = "SaslHandshake",	   [19] = "CreateTopics",    [20] = "DeleteTopics",
+		[19] = "CreateTopics",	   [20] = "DeleteTopics",
 		[21] = "DeleteRecords",	   [23] = "OffsetForLeaderEpoch",
 		[25] = "AddOffsetsToTxn",  [27] = "WriteTxnMarkers", [28] = "TxnOffsetCommit",
 		[29] = "DescribeAcls",	   [30] = "CreateAcls",	     [32] = "DescribeConfigs",
-		[36] = "SaslAuthenticate", [37] = "CreatePartitions", [44] = "IncrementalAlterConfigs",
+		[37] = "CreatePartitions", [44] = "IncrementalAlterConfigs",
 	};
 	const struct ferry_kafka_api_info *api = ferry_kafka_api_get(api_key);
 	if (api)

@@ -185,6 +185,16 @@ ferry_uring_new(const struct ferry_uring_conf *conf, ferry_uring_event_cb cb, vo
 		errno = EINVAL;
 		return NULL;
 	}
+	if (c.sasl_mechanism != NULL &&
+	    (ferry_sasl_mech_parse(c.sasl_mechanism) == FERRY_SASL_NONE || c.sasl_username == NULL ||
+	     c.sasl_password == NULL)) {
+		snprintf(err, errlen,
+			 "uring: sasl.mechanism %s: want PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512, with "
+			 "sasl.username and sasl.password",
+			 c.sasl_mechanism);
+		errno = EINVAL;
+		return NULL;
+	}
 	if (c.rx_bufs == 0)
 		c.rx_bufs = 2 * c.max_brokers + 4 < 64 ? 2 * c.max_brokers + 4 : 64;
 	/* release tokens carry the buffer and the partition (FERRY_URING_REF_*) */
@@ -199,6 +209,7 @@ ferry_uring_new(const struct ferry_uring_conf *conf, ferry_uring_event_cb cb, vo
 	if (ur == NULL)
 		goto out_nomem;
 	ur->conf = c;
+	ur->sasl = ferry_sasl_mech_parse(c.sasl_mechanism);
 	ur->cb = cb;
 	ur->cb_arg = arg;
 	ur->max_frame = c.rx_buf_size / 2;
@@ -728,12 +739,137 @@ pick(const struct ferry_ubroker *b, int16_t api, int16_t cap)
 	return (int16_t)v;
 }
 
+/* Negotiated (and authenticated): the connection serves requests. */
+static void
+conn_up(struct ferry_uring *ur, struct ferry_ubroker *b)
+{
+	struct ferry_uring_event ev = { .type = FERRY_URING_EV_BROKER_UP };
+
+	b->state = FERRY_UCONN_UP;
+	b->backoff_ms = ur->conf.backoff_min_ms;
+	ev.u.broker.node_id = b->node_id;
+	ev.u.broker.msg = b->name;
+	ferry_uring_emit(ur, &ev);
+}
+
+/* ---- SASL (KIP-152): SaslHandshake v1, then SaslAuthenticate until the mechanism is done.
+ * The connection stays in NEGOTIATE meanwhile: nothing else is sent on it. */
+
+static int
+sasl_send_auth(struct ferry_uring *ur, struct ferry_ubroker *b, const void *p, size_t n)
+{
+	struct ferry_kafka_sasl_authenticate_req req = { ferry_span_make(p, n) };
+	struct ferry_ureq *rq = ferry_uring_req_new(ur, b, FERRY_UREQ_SASL_AUTH,
+						    FERRY_KAFKA_SASL_AUTHENTICATE, b->sasl_auth_ver,
+						    ur->conf.request_timeout_ms);
+
+	if (rq == NULL || ferry_uring_req_send(ur, b, rq, &req) < 0)
+		return -ENOBUFS;
+	return 0;
+}
+
+static int
+sasl_start(struct ferry_uring *ur, struct ferry_ubroker *b, char *err, size_t errlen)
+{
+	int16_t hs = pick(b, FERRY_KAFKA_SASL_HANDSHAKE, 1);
+	struct ferry_kafka_sasl_handshake_req req = {
+		ferry_span_str(ferry_sasl_mech_name(ur->sasl))
+	};
+	struct ferry_ureq *rq;
+
+	b->sasl_auth_ver = pick(b, FERRY_KAFKA_SASL_AUTHENTICATE, 1);
+	if (hs < 1 || b->sasl_auth_ver < 0) {
+		ur->st[FERRY_URING_ST_SASL_FAILS]++;
+		snprintf(err, errlen, "SASL: the broker offers no SaslHandshake v1 and "
+			 "SaslAuthenticate (Kafka 1.0 or later, with a SASL listener)");
+		return -EPROTO;
+	}
+	rq = ferry_uring_req_new(ur, b, FERRY_UREQ_SASL_HS, FERRY_KAFKA_SASL_HANDSHAKE, 1,
+				 ur->conf.request_timeout_ms);
+	if (rq == NULL || ferry_uring_req_send(ur, b, rq, &req) < 0)
+		return -ENOBUFS;
+	b->sasl_step = 0;
+	return 0;
+}
+
+static int
+sasl_answer(struct ferry_uring *ur, struct ferry_ubroker *b, const struct ferry_ureq *rq,
+	    struct ferry_span body, char *err, size_t errlen)
+{
+	struct ferry_arena a;
+	char msg[1024];
+	int rc, n;
+
+	ferry_arena_init(&a, ur->arena_mem, ur->arena_cap);
+	if (rq->kind == FERRY_UREQ_SASL_HS) {
+		struct ferry_kafka_sasl_handshake_resp r;
+		if ((rc = ferry_kafka_response_decode(body, rq->api, rq->ver, rq->corr, &a, &r, err,
+						      errlen)) < 0)
+			return rc;
+		if (r.ErrorCode != 0) {
+			size_t k = 0;
+			for (int32_t i = 0; i < r.n_mechanisms && k + 2 < sizeof(msg); i++)
+				k += (size_t)snprintf(msg + k, sizeof(msg) - k, "%s%.*s",
+						      i ? ", " : "", (int)r.Mechanisms[i].len,
+						      (const char *)r.Mechanisms[i].p);
+			ur->st[FERRY_URING_ST_SASL_FAILS]++;
+			snprintf(err, errlen, "SASL: mechanism %s not enabled on the broker (%s; it "
+				 "offers: %.160s)", ferry_sasl_mech_name(ur->sasl),
+				 ferry_err_name(r.ErrorCode), k ? msg : "none");
+			return r.ErrorCode;
+		}
+		if (ur->sasl == FERRY_SASL_PLAIN)
+			n = ferry_sasl_plain(ur->conf.sasl_username, ur->conf.sasl_password,
+					     (uint8_t *)msg, sizeof(msg));
+		else
+			n = ferry_scram_first(&b->scram, ur->sasl, ur->conf.sasl_username, NULL, msg,
+					      sizeof(msg));
+		if (n < 0) {
+			snprintf(err, errlen, "SASL: sasl.username or sasl.password too long");
+			return -EINVAL;
+		}
+		b->sasl_step = 1;
+		return sasl_send_auth(ur, b, msg, (size_t)n);
+	}
+	struct ferry_kafka_sasl_authenticate_resp r;
+	if ((rc = ferry_kafka_response_decode(body, rq->api, rq->ver, rq->corr, &a, &r, err,
+					      errlen)) < 0)
+		return rc;
+	if (r.ErrorCode != 0) {
+		ur->st[FERRY_URING_ST_SASL_FAILS]++;
+		snprintf(err, errlen, "SASL %s authentication as %s failed: %s%s%.*s",
+			 ferry_sasl_mech_name(ur->sasl), ur->conf.sasl_username,
+			 ferry_err_name(r.ErrorCode), r.ErrorMessage.p ? ": " : "",
+			 r.ErrorMessage.p ? (int)r.ErrorMessage.len : 0,
+			 r.ErrorMessage.p ? (const char *)r.ErrorMessage.p : "");
+		return r.ErrorCode;
+	}
+	if (ur->sasl == FERRY_SASL_PLAIN || b->sasl_step == 2) {
+		if (ur->sasl != FERRY_SASL_PLAIN &&
+		    (rc = ferry_scram_verify(&b->scram, r.AuthBytes.p, r.AuthBytes.len, err,
+					     errlen)) != 0) {
+			ur->st[FERRY_URING_ST_SASL_FAILS]++;
+			return rc;
+		}
+		ur->st[FERRY_URING_ST_SASL_AUTHS]++;
+		conn_up(ur, b);
+		return 0;
+	}
+	n = ferry_scram_final(&b->scram, ur->conf.sasl_password, r.AuthBytes.p, r.AuthBytes.len, msg,
+			      sizeof(msg), err, errlen);
+	if (n < 0) {
+		ur->st[FERRY_URING_ST_SASL_FAILS]++;
+		return n;
+	}
+	b->sasl_step = 2;
+	return sasl_send_auth(ur, b, msg, (size_t)n);
+}
+
 static int
 api_versions_answer(struct ferry_uring *ur, struct ferry_ubroker *b, const struct ferry_ureq *rq,
 		    struct ferry_span body, char *err, size_t errlen)
 {
 	struct ferry_kafka_api_versions_resp resp;
-	struct ferry_uring_event ev = { .type = FERRY_URING_EV_BROKER_UP };
 	struct ferry_arena a;
 	int rc;
 
@@ -770,11 +906,9 @@ api_versions_answer(struct ferry_uring *ur, struct ferry_ubroker *b, const struc
 	b->coord_ver = pick(b, FERRY_KAFKA_FIND_COORDINATOR, 0);
 	b->addp_ver = pick(b, FERRY_KAFKA_ADD_PARTITIONS_TO_TXN, 0);
 	b->endtxn_ver = pick(b, FERRY_KAFKA_END_TXN, 0);
-	b->state = FERRY_UCONN_UP;
-	b->backoff_ms = ur->conf.backoff_min_ms;
-	ev.u.broker.node_id = b->node_id;
-	ev.u.broker.msg = b->name;
-	ferry_uring_emit(ur, &ev);
+	if (ur->sasl != FERRY_SASL_NONE)
+		return sasl_start(ur, b, err, errlen);
+	conn_up(ur, b);
 	return 0;
 }
 
@@ -888,6 +1022,10 @@ conn_frames(struct ferry_uring *ur, struct ferry_ubroker *b)
 			break;
 		case FERRY_UREQ_RECON_FETCH:
 			rc = ferry_uring_recon_fetch_answer(ur, b, &rq, body, err, sizeof(err));
+			break;
+		case FERRY_UREQ_SASL_HS:
+		case FERRY_UREQ_SASL_AUTH:
+			rc = sasl_answer(ur, b, &rq, body, err, sizeof(err));
 			break;
 		default:
 			rc = FERRY_ERR__INVALID_ARG;

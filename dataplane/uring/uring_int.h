@@ -22,6 +22,7 @@
 #include "ferry/kafka.h"
 #include "ferry/kafka_ctl.h"
 #include "ferry/uring.h"
+#include "sasl.h"
 
 /* user_data of an SQE: broker pointer | operation (brokers are 8-byte aligned). */
 enum ferry_uop {
@@ -54,6 +55,8 @@ enum ferry_ureq_kind {
 	FERRY_UREQ_FIND_COORD,   /* transaction coordinator lookup */
 	FERRY_UREQ_ADD_PARTS,    /* AddPartitionsToTxn; parts[] are the partitions asked */
 	FERRY_UREQ_END_TXN,
+	FERRY_UREQ_SASL_HS,   /* SaslHandshake */
+	FERRY_UREQ_SASL_AUTH, /* SaslAuthenticate */
 };
 
 struct ferry_ureq_part {
@@ -138,6 +141,11 @@ struct ferry_ubroker {
 	uint8_t *tin;  /* ciphertext received (FERRY_UTLS_IN bytes) */
 	uint8_t *tout; /* ciphertext to send: [tout_off, tout_len) */
 	size_t tout_off, tout_len, tout_cap;
+
+	/* SASL (sasl.c): step of the exchange on this connection, SCRAM's state */
+	int sasl_step;
+	int16_t sasl_auth_ver;
+	struct ferry_scram scram;
 
 	/* requests in flight, a ring */
 	struct ferry_ureq *rq;
@@ -312,6 +320,7 @@ struct ferry_uring {
 
 	uint64_t st[FERRY_URING_ST__COUNT];
 	SSL_CTX *tls_ctx; /* conf.tls: one context for every broker */
+	enum ferry_sasl_mech sasl; /* conf.sasl_mechanism parsed */
 };
 
 /* ---- tls.c --------------------------------------------------------------------------------- */

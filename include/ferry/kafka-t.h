@@ -1,7 +1,8 @@
 /*
  * ferry/kafka-t.h - Kafka wire types: API keys, request/response headers,
  * RecordBatch v2 and records, and the request/response bodies of the APIs on
- * ferry's data path (ApiVersions, Fetch, Produce). The control-side APIs
+ * ferry's data path (ApiVersions, Fetch, Produce) and of the SASL exchange that
+ * opens a SASL_* connection (SaslHandshake, SaslAuthenticate). The control-side APIs
  * (Metadata, ListOffsets, InitProducerId, AddPartitionsToTxn, EndTxn) are in
  * ferry/kafka_ctl-t.h, the group coordinator APIs (FindCoordinator,
  * OffsetCommit, OffsetFetch) in ferry/kafka_group-t.h.
@@ -26,11 +27,16 @@ enum ferry_kafka_api {
 	FERRY_KAFKA_OFFSET_COMMIT = 8,
 	FERRY_KAFKA_OFFSET_FETCH = 9,
 	FERRY_KAFKA_FIND_COORDINATOR = 10,
+	FERRY_KAFKA_SASL_HANDSHAKE = 17,
 	FERRY_KAFKA_API_VERSIONS = 18,
 	FERRY_KAFKA_INIT_PRODUCER_ID = 22,
 	FERRY_KAFKA_ADD_PARTITIONS_TO_TXN = 24,
 	FERRY_KAFKA_END_TXN = 26,
+	FERRY_KAFKA_SASL_AUTHENTICATE = 36,
 };
+
+/** The _VER_FLEX of an API with no flexible version ("flexibleVersions": "none"). */
+#define FERRY_KAFKA_VER_FLEX_NONE INT16_MAX
 
 /* Versions ferry implements for the data-path APIs (first flexible version from the
  * message JSON files). Floors: Produce 3 and Fetch 4 are Kafka 4.0's baselines
@@ -45,6 +51,14 @@ enum ferry_kafka_api {
 #define FERRY_KAFKA_API_VERSIONS_VER_MIN 0
 #define FERRY_KAFKA_API_VERSIONS_VER_MAX 3
 #define FERRY_KAFKA_API_VERSIONS_VER_FLEX 3
+/* SaslHandshake is never flexible: its versions are frozen because clients up to 2.4
+ * negotiate it wrongly (KAFKA-9577, SaslHandshakeResponse.json). */
+#define FERRY_KAFKA_SASL_HANDSHAKE_VER_MIN 0
+#define FERRY_KAFKA_SASL_HANDSHAKE_VER_MAX 1
+#define FERRY_KAFKA_SASL_HANDSHAKE_VER_FLEX FERRY_KAFKA_VER_FLEX_NONE
+#define FERRY_KAFKA_SASL_AUTHENTICATE_VER_MIN 0
+#define FERRY_KAFKA_SASL_AUTHENTICATE_VER_MAX 2
+#define FERRY_KAFKA_SASL_AUTHENTICATE_VER_FLEX 2
 
 /** Highest ApiKey the version tables are sized for. */
 #define FERRY_KAFKA_API_MAX 100
@@ -200,6 +214,35 @@ struct ferry_kafka_api_versions_resp {
 	struct ferry_kafka_api_version_range *ApiKeys;
 	int32_t ThrottleTimeMs; /* v1+ */
 	/* v3+ tagged fields (SupportedFeatures etc.) are skipped on decode. */
+};
+
+/* ---- SaslHandshake (17), v0 - v1 ----------------------------------------------------------- */
+
+/*
+ * v0: after the handshake the SASL tokens travel as raw size-prefixed frames, without a Kafka
+ * header; v1: they travel in SaslAuthenticate requests (KIP-152). The bodies are the same.
+ */
+struct ferry_kafka_sasl_handshake_req {
+	struct ferry_span Mechanism; /* not nullable: "PLAIN", "SCRAM-SHA-256", ... */
+};
+
+struct ferry_kafka_sasl_handshake_resp {
+	int16_t ErrorCode; /* UNSUPPORTED_SASL_MECHANISM (33) if Mechanism is not enabled */
+	int32_t n_mechanisms;
+	struct ferry_span *Mechanisms; /* the mechanisms the broker enables; not nullable */
+};
+
+/* ---- SaslAuthenticate (36), v0 - v2 ------------------------------------------------------- */
+
+struct ferry_kafka_sasl_authenticate_req {
+	struct ferry_span AuthBytes; /* not nullable (BYTES) */
+};
+
+struct ferry_kafka_sasl_authenticate_resp {
+	int16_t ErrorCode;
+	struct ferry_span ErrorMessage; /* nullable: p == NULL = null (no error) */
+	struct ferry_span AuthBytes;    /* not nullable */
+	int64_t SessionLifetimeMs;      /* v1+, default 0 (no re-authentication), non-ignorable */
 };
 
 /* ---- Fetch (1), v4 - v12 ------------------------------------------------------------------ */

@@ -157,6 +157,37 @@ int ferry_kafka_produce_resp_encode(struct ferry_wr *w, int16_t ver,
 int ferry_kafka_produce_resp_decode(struct ferry_rd *rd, int16_t ver, struct ferry_arena *a,
 				    struct ferry_kafka_produce_resp *m);
 
+/* ---- body codecs: SASL (KIP-43, KIP-152) ------------------------------------------------- */
+
+/*
+ * SaslHandshake (17) v0-1, never flexible, and SaslAuthenticate (36) v0-2, flexible from
+ * v2. Errors as for the control-side codecs (ferry/kafka_ctl.h): UNSUPPORTED_VERSION outside
+ * the range; encode: NOSPACE, or INVALID_ARG (nothing left in the writer) for a null Mechanism,
+ * Mechanisms[i] or AuthBytes, a negative n_mechanisms, or SessionLifetimeMs != 0 in a v0
+ * response (the field is non-ignorable); decode: the reader's error. A null ErrorMessage is
+ * p == NULL (empty but present: p != NULL, len 0); a v0 response decodes SessionLifetimeMs
+ * as 0. The Mechanisms array comes from the arena, the spans point into the input.
+ */
+int ferry_kafka_sasl_handshake_req_encode(struct ferry_wr *w, int16_t ver,
+					  const struct ferry_kafka_sasl_handshake_req *m);
+int ferry_kafka_sasl_handshake_req_decode(struct ferry_rd *rd, int16_t ver, struct ferry_arena *a,
+					  struct ferry_kafka_sasl_handshake_req *m);
+int ferry_kafka_sasl_handshake_resp_encode(struct ferry_wr *w, int16_t ver,
+					   const struct ferry_kafka_sasl_handshake_resp *m);
+int ferry_kafka_sasl_handshake_resp_decode(struct ferry_rd *rd, int16_t ver, struct ferry_arena *a,
+					   struct ferry_kafka_sasl_handshake_resp *m);
+
+int ferry_kafka_sasl_authenticate_req_encode(struct ferry_wr *w, int16_t ver,
+					     const struct ferry_kafka_sasl_authenticate_req *m);
+int ferry_kafka_sasl_authenticate_req_decode(struct ferry_rd *rd, int16_t ver,
+					     struct ferry_arena *a,
+					     struct ferry_kafka_sasl_authenticate_req *m);
+int ferry_kafka_sasl_authenticate_resp_encode(struct ferry_wr *w, int16_t ver,
+					      const struct ferry_kafka_sasl_authenticate_resp *m);
+int ferry_kafka_sasl_authenticate_resp_decode(struct ferry_rd *rd, int16_t ver,
+					      struct ferry_arena *a,
+					      struct ferry_kafka_sasl_authenticate_resp *m);
+
 /* ---- RecordBatch v2 ----------------------------------------------------------------------- */
 
 /**

@@ -59,6 +59,12 @@ struct ferry_uring_conf {
 	const char *tls_key_password; /* ssl.key.password, NULL = none */
 	bool tls_verify_host;         /* ssl.endpoint.identification.algorithm=https, true */
 
+	/* SASL (security.protocol SASL_PLAINTEXT or SASL_SSL): after ApiVersions and before any
+	 * other request, SaslHandshake v1 then SaslAuthenticate (KIP-152) */
+	const char *sasl_mechanism; /* sasl.mechanism: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512; NULL none */
+	const char *sasl_username;  /* sasl.username */
+	const char *sasl_password;  /* sasl.password */
+
 	/* Transactions (KIP-98): see ferry_uring_txn_begin() in ferry/uring.h */
 	const char *transactional_id;   /* transactional.id, NULL = not transactional (copied) */
 	int32_t transaction_timeout_ms; /* transaction.timeout.ms, 60000 */
@@ -242,6 +248,8 @@ struct ferry_uring_filter {
 	_(CONNECT_FAILS, "connection attempts failed or timed out")                                \
 	_(TLS_HANDSHAKES, "TLS handshakes completed with a broker")                                \
 	_(TLS_FAILS, "TLS handshakes or records that failed (certificate, protocol)")              \
+	_(SASL_AUTHS, "SASL authentications completed with a broker")                              \
+	_(SASL_FAILS, "SASL authentications refused or failed")                                    \
 	_(DISCONNECTS, "established connections lost or closed on error")                          \
 	_(PROTO_ERRORS, "connections closed for a malformed, oversized or unexpected frame")        \
 	_(REQ_TIMEOUTS, "requests that timed out (connection closed)")                             \

@@ -193,6 +193,9 @@ void ferry_uring_filter_init(struct ferry_uring_filter *f, struct ferry_span rec
 int ferry_uring_filter_next(struct ferry_uring_filter *f, struct ferry_kafka_batch *out,
 			    uint32_t cap);
 
+/** Whether the data path speaks SASL mechanism 'name' (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512). */
+bool ferry_uring_sasl_supported(const char *name);
+
 #ifdef __cplusplus
 }
 #endif

@@ -37,9 +37,10 @@ expect "bad rules" 2 "bad.yaml:[0-9]*"
 e2e_config source "" "ferry.wan.ports = 0000:99:00.0"
 expect "missing port" 2 "no WAN port"
 
-# a cluster the data path cannot speak to (SASL to the brokers is not implemented)
-e2e_config source "" "london.security.protocol = SASL_SSL"
-expect "unsupported security.protocol" 2 "london.security.protocol = SASL_SSL: ferryd's broker data path supports PLAINTEXT and SSL"
+# a SASL mechanism the data path does not speak (Kerberos): named with its line
+e2e_config source "" "london.security.protocol = SASL_PLAINTEXT" "london.sasl.mechanism = GSSAPI" \
+	"london.sasl.kerberos.service.name = kafka"
+expect "unsupported sasl.mechanism" 2 "london: sasl.mechanism GSSAPI: ferryd's broker data path speaks PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512"
 
 # TLS to the brokers with a CA file that is not there: named, before anything connects
 e2e_config source "" "london.security.protocol = SSL" "london.ssl.ca.location = $T/no-such-ca.pem"

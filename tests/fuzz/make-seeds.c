@@ -17,8 +17,10 @@
  *   frame/     request streams: every implemented version of each API back to
  *              back (Fetch v4-12, Produce v3-9, ApiVersions v0-3, Metadata v1-12,
  *              ListOffsets v1-7, InitProducerId v0-4, AddPartitionsToTxn v0-3,
- *              EndTxn v0-3), single frames of the key versions, and a pipelined
- *              stream that ends in a cut frame;
+ *              EndTxn v0-3, SaslHandshake v0-1, SaslAuthenticate v0-2), single
+ *              frames of the key versions, a SASL connection start (ApiVersions,
+ *              SaslHandshake, SaslAuthenticate) and a pipelined stream that ends
+ *              in a cut frame;
  *   response/  3-byte selector (API index in ferry_kafka_api_all(), version -
  *              min_ver, 0 = full arena) + response header and body, for the
  *              versions of each API that differ most, the ApiVersions
@@ -424,7 +426,12 @@ union req_any {
 	struct ferry_kafka_init_producer_id_req init_producer_id;
 	struct ferry_kafka_add_partitions_to_txn_req add_partitions_to_txn;
 	struct ferry_kafka_end_txn_req end_txn;
+	struct ferry_kafka_sasl_handshake_req sasl_handshake;
+	struct ferry_kafka_sasl_authenticate_req sasl_authenticate;
 };
+
+/* RFC 4616 PLAIN initial response "\0user\0pass", what a client sends in SaslAuthenticate. */
+static const uint8_t sasl_plain[] = { 0, 'u', 's', 'e', 'r', 0, 'p', 'a', 's', 's' };
 
 /* Fill the request of api/ver. Arrays point to static storage. */
 static void
@@ -541,6 +548,12 @@ make_request(int16_t api, int16_t ver, union req_any *m)
 		m->end_txn = (struct ferry_kafka_end_txn_req){ ferry_span_str("mm2-txn"), 1000, 0,
 							       ver % 2 == 0 };
 		break;
+	case FERRY_KAFKA_SASL_HANDSHAKE:
+		m->sasl_handshake.Mechanism = ferry_span_str(ver == 0 ? "PLAIN" : "SCRAM-SHA-512");
+		break;
+	case FERRY_KAFKA_SASL_AUTHENTICATE:
+		m->sasl_authenticate.AuthBytes = ferry_span_make(sasl_plain, sizeof(sasl_plain));
+		break;
 	default: fail("make_request: unknown API", api);
 	}
 }
@@ -586,6 +599,8 @@ frame_seeds(void)
 		{ FERRY_KAFKA_INIT_PRODUCER_ID, "init-producer-id-all-versions" },
 		{ FERRY_KAFKA_ADD_PARTITIONS_TO_TXN, "add-partitions-to-txn-all-versions" },
 		{ FERRY_KAFKA_END_TXN, "end-txn-all-versions" },
+		{ FERRY_KAFKA_SASL_HANDSHAKE, "sasl-handshake-all-versions" },
+		{ FERRY_KAFKA_SASL_AUTHENTICATE, "sasl-authenticate-all-versions" },
 	};
 	static const struct {
 		int16_t api, ver;
@@ -624,6 +639,12 @@ frame_seeds(void)
 	size_t cut = w.len;
 	add_request(&w, FERRY_KAFKA_PRODUCE, 7, 5);
 	write_seed("frame", "pipelined-cut-tail", buf, cut + (w.len - cut) / 2);
+	/* A SASL_* connection opens with ApiVersions, SaslHandshake v1, SaslAuthenticate. */
+	ferry_wr_init(&w, buf, sizeof(buf));
+	add_request(&w, FERRY_KAFKA_API_VERSIONS, 3, 1);
+	add_request(&w, FERRY_KAFKA_SASL_HANDSHAKE, 1, 2);
+	add_request(&w, FERRY_KAFKA_SASL_AUTHENTICATE, 2, 3);
+	write_seed("frame", "sasl-connection-start", buf, w.len);
 }
 
 /* ---- responses ---------------------------------------------------------------------------- */
@@ -637,6 +658,8 @@ union resp_any {
 	struct ferry_kafka_init_producer_id_resp init_producer_id;
 	struct ferry_kafka_add_partitions_to_txn_resp add_partitions_to_txn;
 	struct ferry_kafka_end_txn_resp end_txn;
+	struct ferry_kafka_sasl_handshake_resp sasl_handshake;
+	struct ferry_kafka_sasl_authenticate_resp sasl_authenticate;
 };
 
 /* Fill the response of api/ver ('variant' picks an error answer where there is one). */
@@ -660,6 +683,12 @@ make_response(int16_t api, int16_t ver, int variant, union resp_any *m)
 	static struct ferry_kafka_list_offsets_resp_topic ltopic;
 	static struct ferry_kafka_add_partitions_to_txn_partition_result aresults[2];
 	static struct ferry_kafka_add_partitions_to_txn_topic_result aresult;
+	static struct ferry_span mechs[] = {
+		{ (const uint8_t *)"PLAIN", 5 },
+		{ (const uint8_t *)"SCRAM-SHA-256", 13 },
+		{ (const uint8_t *)"SCRAM-SHA-512", 13 },
+	};
+	static const uint8_t server_final[] = "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=";
 	size_t napis;
 	const struct ferry_kafka_api_info *apis = ferry_kafka_api_all(&napis);
 
@@ -820,6 +849,26 @@ make_response(int16_t api, int16_t ver, int variant, union resp_any *m)
 		m->add_partitions_to_txn.Results = &aresult;
 		break;
 	case FERRY_KAFKA_END_TXN: m->end_txn.ErrorCode = FERRY_ERR_CONCURRENT_TRANSACTIONS; break;
+	case FERRY_KAFKA_SASL_HANDSHAKE:
+		/* variant: the mechanism asked for is not enabled */
+		m->sasl_handshake.ErrorCode = variant ? FERRY_ERR_UNSUPPORTED_SASL_MECHANISM : 0;
+		m->sasl_handshake.n_mechanisms = 3;
+		m->sasl_handshake.Mechanisms = mechs;
+		break;
+	case FERRY_KAFKA_SASL_AUTHENTICATE:
+		if (variant) {
+			/* failed: an error message, empty AuthBytes */
+			m->sasl_authenticate.ErrorCode = FERRY_ERR_SASL_AUTHENTICATION_FAILED;
+			m->sasl_authenticate.ErrorMessage =
+			    ferry_span_str("Authentication failed: Invalid username or password");
+			m->sasl_authenticate.AuthBytes = ferry_span_make(server_final, 0);
+			break;
+		}
+		/* SCRAM server-final-message, null ErrorMessage, a session lifetime (v1+) */
+		m->sasl_authenticate.AuthBytes =
+		    ferry_span_make(server_final, sizeof(server_final) - 1);
+		m->sasl_authenticate.SessionLifetimeMs = ver >= 1 ? 3600000 : 0;
+		break;
 	default: fail("make_response: unknown API", api);
 	}
 }
@@ -905,6 +954,12 @@ response_seeds(void)
 		{ FERRY_KAFKA_INIT_PRODUCER_ID, 4, 0, "init-producer-id-v4" },
 		{ FERRY_KAFKA_ADD_PARTITIONS_TO_TXN, 3, 0, "add-partitions-to-txn-v3" },
 		{ FERRY_KAFKA_END_TXN, 3, 0, "end-txn-v3" },
+		{ FERRY_KAFKA_SASL_HANDSHAKE, 1, 0, "sasl-handshake-v1" },
+		{ FERRY_KAFKA_SASL_HANDSHAKE, 0, 1, "sasl-handshake-v0-unsupported-mechanism" },
+		{ FERRY_KAFKA_SASL_AUTHENTICATE, 0, 1, "sasl-authenticate-v0-failed" },
+		{ FERRY_KAFKA_SASL_AUTHENTICATE, 1, 0, "sasl-authenticate-v1" },
+		{ FERRY_KAFKA_SASL_AUTHENTICATE, 2, 0, "sasl-authenticate-v2" },
+		{ FERRY_KAFKA_SASL_AUTHENTICATE, 2, 1, "sasl-authenticate-v2-failed" },
 	};
 	uint8_t quirk[64];
 	size_t n;

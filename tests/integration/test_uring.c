@@ -40,6 +40,9 @@
  *  tls             produce and fetch over TLS through stunnel in front of
  *                  ferry-brokersim (tests/integration/uring_tls.sh sets it up),
  *                  read back by librdkafka too; a wrong CA is refused.
+ *  sasl            PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 against ferry-brokersim
+ *                  (tests/integration/uring_sasl.sh, checked with kcat first):
+ *                  written and read back; wrong passwords refused.
  *
  * Single-threaded except the fake broker (its own thread, blocking sockets).
  */
@@ -1952,29 +1955,22 @@ test_txn_coord(void **state)
 
 /* ---- TLS ----------------------------------------------------------------------------------- */
 
-/* A uring instance for the tls scenario: one broker (node 1) at FERRY_TLS_BOOTSTRAP, TLS with
- * the given CA (and the client certificate when the environment has one). */
+/* One broker (node 1) at 'boot' for H.topic's partitions, produce or fetch, with the
+ * security settings the caller put in c. */
 static void
-tls_ur(const char *ca, bool produce)
+one_broker_ur(struct ferry_uring_conf *c, const char *boot, bool produce)
 {
-	struct ferry_uring_conf c;
 	char host[256], err[256];
-	const char *boot = getenv("FERRY_TLS_BOOTSTRAP");
 	char *colon;
 
-	ferry_uring_conf_defaults(&c);
-	c.tls = true;
-	c.tls_ca_file = ca;
-	c.tls_cert_file = getenv("FERRY_TLS_CERT");
-	c.tls_key_file = getenv("FERRY_TLS_KEY");
-	c.request_timeout_ms = 5000;
-	c.connect_timeout_ms = 5000;
-	c.backoff_max_ms = 500;
-	c.rx_buf_size = 1 << 20;
-	c.fetch_max_bytes = 256 << 10;
-	c.partition_max_bytes = 128 << 10;
-	c.fetch_max_wait_ms = 100;
-	new_ur(&c);
+	c->request_timeout_ms = 5000;
+	c->connect_timeout_ms = 5000;
+	c->backoff_max_ms = 500;
+	c->rx_buf_size = 1 << 20;
+	c->fetch_max_bytes = 256 << 10;
+	c->partition_max_bytes = 128 << 10;
+	c->fetch_max_wait_ms = 100;
+	new_ur(c);
 	snprintf(host, sizeof(host), "%s", boot);
 	colon = strrchr(host, ':');
 	assert_non_null(colon);
@@ -1984,10 +1980,25 @@ tls_ur(const char *ca, bool produce)
 				 : ferry_uring_fetch_add(H.ur, H.topic, p, 1, 0, (uint64_t)p);
 		assert_true(H.h[p] >= 0);
 	}
-	/* the terminator's address, as the brokersim behind it advertises */
 	assert_int_equal(ferry_uring_broker_set(H.ur, 1, host, (uint16_t)atoi(colon + 1), err,
 						sizeof(err)),
 			 0);
+}
+
+/* A uring instance for the tls scenario: one broker (node 1) at FERRY_TLS_BOOTSTRAP, TLS with
+ * the given CA (and the client certificate when the environment has one). */
+static void
+tls_ur(const char *ca, bool produce)
+{
+	struct ferry_uring_conf c;
+
+	ferry_uring_conf_defaults(&c);
+	c.tls = true;
+	c.tls_ca_file = ca;
+	c.tls_cert_file = getenv("FERRY_TLS_CERT");
+	c.tls_key_file = getenv("FERRY_TLS_KEY");
+	/* the terminator's address, as the brokersim behind it advertises */
+	one_broker_ur(&c, getenv("FERRY_TLS_BOOTSTRAP"), produce);
 }
 
 /*
@@ -2119,6 +2130,116 @@ test_tls(void **state)
 			free(pbatch[p][b]);
 }
 
+/* Produce every batch of partition p (pbatch) through H.ur: false on a producer error. */
+static void
+produce_all(int p, const char *what)
+{
+	int next = 0;
+	double t0 = now_s();
+
+	while (H.p_delivered[p] < P_BATCHES) {
+		while (next < P_BATCHES && ferry_uring_produce(H.ur, H.h[p], pbatch[p][next],
+							       pbatch_len[p][next], NULL,
+							       (uint64_t)next) == 0)
+			next++;
+		assert_true(ferry_uring_poll(H.ur, 10) >= 0);
+		if (H.p_errors || H.p_stopped)
+			fail_msg("%s: producer stopped: %s", what, H.last_err);
+		if (now_s() - t0 > 60)
+			fail_msg("%s: %lld of %d batches after 60 s (last error: %s)", what,
+				 (long long)H.p_delivered[p], P_BATCHES, H.last_err);
+	}
+}
+
+static void
+sasl_ur(const char *mech, const char *user, const char *pass, bool produce)
+{
+	struct ferry_uring_conf c;
+
+	ferry_uring_conf_defaults(&c);
+	c.sasl_mechanism = mech;
+	c.sasl_username = user;
+	c.sasl_password = pass;
+	one_broker_ur(&c, getenv("FERRY_SASL_BOOTSTRAP"), produce);
+}
+
+/*
+ * SASL against ferry-brokersim (tests/integration/uring_sasl.sh starts it with users for
+ * PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512, and first checks each with kcat): a wrong password
+ * is refused with the broker's reason; partition 0 written as alice (PLAIN), partition 1 as
+ * bob (SCRAM-SHA-256), both read back as carol (SCRAM-SHA-512), every record in order.
+ */
+static void
+test_sasl(void **state)
+{
+	(void)state;
+	uint64_t st[FERRY_URING_ST__COUNT];
+	double t0;
+
+	if (getenv("FERRY_SASL_BOOTSTRAP") == NULL)
+		skip(); /* run by uring_sasl.sh */
+	pbatch_plain = true;
+	build_produce_batches(2);
+	static const char *const wrong[][2] = { { "SCRAM-SHA-256", "bob" },
+						{ "SCRAM-SHA-512", "carol" },
+						{ "PLAIN", "alice" } };
+	for (size_t i = 0; i < 3; i++) {
+		memset(&H, 0, sizeof(H));
+		H.topic = getenv("FERRY_SASL_TOPIC") ? getenv("FERRY_SASL_TOPIC") : "sasl-sink";
+		H.nparts = 2;
+		sasl_ur(wrong[i][0], wrong[i][1], "not-the-password", true);
+		ferry_uring_produce(H.ur, H.h[0], pbatch[0][0], pbatch_len[0][0], NULL, 0);
+		t0 = now_s();
+		while (H.broker_down < 1 && now_s() - t0 < 20)
+			assert_true(ferry_uring_poll(H.ur, 10) >= 0);
+		fprintf(stderr, "%s, wrong password: %s\n", wrong[i][0], H.last_err);
+		assert_true(H.broker_down >= 1);
+		assert_int_equal(H.broker_up, 0);
+		assert_non_null(strstr(H.last_err, "authentication as"));
+		ferry_uring_stats(H.ur, st);
+		assert_true(st[FERRY_URING_ST_SASL_FAILS] >= 1);
+		assert_int_equal(st[FERRY_URING_ST_SASL_AUTHS], 0);
+		ferry_uring_destroy(H.ur);
+		H.ur = NULL;
+	}
+	static const char *const ok[][3] = { { "PLAIN", "alice", "alice-secret" },
+					     { "SCRAM-SHA-256", "bob", "bob-secret" } };
+	for (int p = 0; p < 2; p++) {
+		memset(&H, 0, sizeof(H));
+		H.topic = getenv("FERRY_SASL_TOPIC") ? getenv("FERRY_SASL_TOPIC") : "sasl-sink";
+		H.nparts = 2;
+		sasl_ur(ok[p][0], ok[p][1], ok[p][2], true);
+		produce_all(p, ok[p][0]);
+		ferry_uring_stats(H.ur, st);
+		fprintf(stderr, "%s as %s: %lld batches written to partition %d\n", ok[p][0],
+			ok[p][1], (long long)H.p_delivered[p], p);
+		assert_true(st[FERRY_URING_ST_SASL_AUTHS] >= 1);
+		ferry_uring_destroy(H.ur);
+		H.ur = NULL;
+	}
+	memset(&H, 0, sizeof(H));
+	H.topic = getenv("FERRY_SASL_TOPIC") ? getenv("FERRY_SASL_TOPIC") : "sasl-sink";
+	H.nparts = 2;
+	sasl_ur("SCRAM-SHA-512", "carol", "carol-secret", false);
+	t0 = now_s();
+	while (H.f_records[0] < (int64_t)P_BATCHES * P_RECORDS ||
+	       H.f_records[1] < (int64_t)P_BATCHES * P_RECORDS) {
+		assert_true(ferry_uring_poll(H.ur, 10) >= 0);
+		if (H.f_errors || H.f_losses)
+			fail_msg("fetch stopped: %s", H.last_err);
+		if (now_s() - t0 > 60)
+			fail_msg("SASL fetch: %lld + %lld records after 60 s (last error: %s)",
+				 (long long)H.f_records[0], (long long)H.f_records[1], H.last_err);
+	}
+	fprintf(stderr, "SCRAM-SHA-512 as carol: %lld + %lld records read back\n",
+		(long long)H.f_records[0], (long long)H.f_records[1]);
+	ferry_uring_destroy(H.ur);
+	H.ur = NULL;
+	for (int p = 0; p < 2; p++)
+		for (int b = 0; b < P_BATCHES; b++)
+			free(pbatch[p][b]);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -2129,10 +2250,12 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_txn_abort),      cmocka_unit_test(test_txn_fence),
 		cmocka_unit_test(test_txn_rounds),     cmocka_unit_test(test_txn_error),
 		cmocka_unit_test(test_txn_coord),      cmocka_unit_test(test_tls),
+		cmocka_unit_test(test_sasl),
 	};
 	const char *names[] = { "produce_errors", "produce_faults", "fetch_faults", "truncation",
 				"hostile",	  "txn_commit",	    "txn_abort",    "txn_fence",
-				"txn_rounds",	  "txn_error",	    "txn_coord",    "tls" };
+				"txn_rounds",	  "txn_error",	    "txn_coord",    "tls",
+				"sasl" };
 
 	if (argc > 1) {
 		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
