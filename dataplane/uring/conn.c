@@ -1172,9 +1172,11 @@ conn_arm_recv(struct ferry_uring *ur, struct ferry_ubroker *b)
 	uint8_t *dst;
 	size_t len;
 
-	if (b->recv_armed || !conn_live(b))
+	if (!conn_live(b))
 		return;
 	if (b->ssl) {
+		/* plaintext OpenSSL holds first, even with a receive armed: after a stall (every
+		 * buffer held) it may be all the broker sends until we answer */
 		if (b->state != FERRY_UCONN_TLS)
 			tls_read(ur, b);
 		if (b->recv_armed || !conn_live(b))
@@ -1185,7 +1187,7 @@ conn_arm_recv(struct ferry_uring *ur, struct ferry_ubroker *b)
 		if (len == 0)
 			return; /* OpenSSL holds ciphertext it cannot decrypt into a full buffer */
 		dst = b->tin;
-	} else if (!rx_region(ur, b, &dst, &len)) {
+	} else if (b->recv_armed || !rx_region(ur, b, &dst, &len)) {
 		return;
 	}
 	sqe = get_sqe(ur);
