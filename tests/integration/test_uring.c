@@ -2001,6 +2001,8 @@ tls_ur(const char *ca, bool produce)
 	one_broker_ur(&c, getenv("FERRY_TLS_BOOTSTRAP"), produce);
 }
 
+static void produce_all(int p, const char *what);
+
 /*
  * TLS against a real terminator (stunnel, started by tests/integration/uring_tls.sh in front
  * of ferry-brokersim): batches produced over TLS, read back over TLS by the fetcher and by a
@@ -2141,7 +2143,48 @@ test_tls(void **state)
 		H.topic = "tls-sink";
 	}
 
-	/* 5. librdkafka reads the same through the same terminator */
+	/* 5. SASL_SSL: SCRAM-SHA-512 inside TLS (a second simulator behind the terminator) */
+	const char *sasl_ssl = getenv("FERRY_SASL_SSL_BOOTSTRAP");
+	if (sasl_ssl) {
+		struct ferry_uring_conf c;
+		memset(&H, 0, sizeof(H));
+		H.topic = "tls-sasl";
+		H.nparts = 1;
+		ferry_uring_conf_defaults(&c);
+		c.tls = true;
+		c.tls_ca_file = ca;
+		c.tls_cert_file = getenv("FERRY_TLS_CERT");
+		c.tls_key_file = getenv("FERRY_TLS_KEY");
+		c.sasl_mechanism = "SCRAM-SHA-512";
+		c.sasl_username = "carol";
+		c.sasl_password = "carol-secret";
+		one_broker_ur(&c, sasl_ssl, true);
+		produce_all(0, "SASL_SSL produce");
+		ferry_uring_stats(H.ur, st);
+		assert_true(st[FERRY_URING_ST_TLS_HANDSHAKES] >= 1);
+		assert_true(st[FERRY_URING_ST_SASL_AUTHS] >= 1);
+		ferry_uring_destroy(H.ur);
+		H.ur = NULL;
+		memset(&H, 0, sizeof(H));
+		H.topic = "tls-sasl";
+		H.nparts = 1;
+		one_broker_ur(&c, sasl_ssl, false);
+		t0 = now_s();
+		while (H.f_records[0] < (int64_t)P_BATCHES * P_RECORDS) {
+			assert_true(ferry_uring_poll(H.ur, 10) >= 0);
+			if (H.f_errors || H.f_losses || now_s() - t0 > 60)
+				fail_msg("SASL_SSL fetch: %lld records (last error: %s)",
+					 (long long)H.f_records[0], H.last_err);
+		}
+		fprintf(stderr, "SASL_SSL (SCRAM-SHA-512 in TLS): %d batches written, %lld records "
+			"read back\n", P_BATCHES, (long long)H.f_records[0]);
+		ferry_uring_destroy(H.ur);
+		H.ur = NULL;
+		memset(&H, 0, sizeof(H));
+		H.topic = "tls-sink";
+	}
+
+	/* 6. librdkafka reads the same through the same terminator */
 	snprintf(H.boot, sizeof(H.boot), "%s", boot);
 	H.tls_ca = ca;
 	H.tls_cert = getenv("FERRY_TLS_CERT");

@@ -7,7 +7,8 @@
 # Why stunnel and kcat: the TLS side is then code nobody here wrote (stunnel's OpenSSL
 # server), and librdkafka (kcat) first shows the setup works - produce to the sink topic
 # and fetch the records back over TLS, and a wrong CA refused - so a failure of the
-# uring client afterwards is the uring client's, not the harness's.
+# uring client afterwards is the uring client's, not the harness's. A second simulator with a
+# SCRAM-SHA-512 user behind its own stunnel service covers SASL_SSL (SASL inside TLS).
 #
 # usage: uring_tls.sh BUILD_DIR
 #   TLS_MUTUAL=1  stunnel requires a client certificate signed by the CA (default: none
@@ -34,10 +35,10 @@ done
 [ -x "$BROKERSIM" ] || die "missing $BROKERSIM (build first)"
 
 T=$(mktemp -d /tmp/ferry-tls.XXXXXX) || die "mktemp"
-SIM_PID='' TUN_PID=''
+SIM_PID='' SIM2_PID='' TUN_PID=''
 cleanup() {
-	for p in $TUN_PID $SIM_PID; do kill -TERM "$p" 2>/dev/null; done
-	for p in $TUN_PID $SIM_PID; do wait "$p" 2>/dev/null; done
+	for p in $TUN_PID $SIM_PID $SIM2_PID; do kill -TERM "$p" 2>/dev/null; done
+	for p in $TUN_PID $SIM_PID $SIM2_PID; do wait "$p" 2>/dev/null; done
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -97,6 +98,19 @@ SIM_ADDR=$(head -n 1 "$T/brokersim.out")
 [ -n "$SIM_ADDR" ] || { tail_logs "$T/brokersim.err"; die "ferry-brokersim did not start"; }
 log "ferry-brokersim (pid $SIM_PID) on $SIM_ADDR, advertising $BOOTSTRAP, sink topic $TOPIC (2 partitions, --store)"
 
+# a second simulator for SASL_SSL: SCRAM-SHA-512 inside the TLS of its own stunnel service
+PORT2=$((PORT + 1))
+while in_use $PORT2; do PORT2=$((PORT2 + 1)); done
+SASL_BOOTSTRAP=localhost:$PORT2
+"$BROKERSIM" --listen 127.0.0.1:0 --advertise "$SASL_BOOTSTRAP" --store --topic tls-sasl:1 \
+	--sasl-scram SCRAM-SHA-512:carol:carol-secret >"$T/brokersim2.out" 2>"$T/brokersim2.err" &
+SIM2_PID=$!
+i=0
+while [ ! -s "$T/brokersim2.out" ] && kill -0 $SIM2_PID 2>/dev/null && [ $i -lt 100 ]; do
+	sleep 0.1; i=$((i + 1)); done
+SIM2_ADDR=$(head -n 1 "$T/brokersim2.out")
+[ -n "$SIM2_ADDR" ] || { tail_logs "$T/brokersim2.err"; die "the SASL ferry-brokersim did not start"; }
+
 # ---- 4. stunnel: TLS on 127.0.0.1:PORT, plaintext to the simulator ------------------------
 if [ "$MUTUAL" = 1 ]; then verify=yes; else verify=no; fi
 cat >"$T/stunnel.conf" <<CONF
@@ -109,6 +123,15 @@ debug = info
 [kafka-tls]
 accept = 127.0.0.1:$PORT
 connect = $SIM_ADDR
+cert = $T/server.crt
+key = $T/server.key
+CAfile = $T/ca.crt
+verifyChain = $verify
+requireCert = $verify
+
+[kafka-sasl-ssl]
+accept = 127.0.0.1:$PORT2
+connect = $SIM2_ADDR
 cert = $T/server.crt
 key = $T/server.key
 CAfile = $T/ca.crt
@@ -205,6 +228,7 @@ FERRY_TLS_BOOTSTRAP=$BOOTSTRAP FERRY_TLS_CA=$T/ca.crt FERRY_TLS_WRONG_CA=$T/wron
 	FERRY_TLS_CERT=$T/client.crt FERRY_TLS_KEY=$T/client.key \
 	FERRY_TLS_TOPIC=$TOPIC FERRY_TLS_MUTUAL=$MUTUAL \
 	FERRY_TLS_SRC_TOPIC=$SRC_TOPIC FERRY_TLS_SRC_RECORDS=$SRC_RECORDS \
+	FERRY_SASL_SSL_BOOTSTRAP=$SASL_BOOTSTRAP \
 	"$TEST_URING" tls
 rc=$?
 case $rc in
