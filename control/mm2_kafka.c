@@ -406,6 +406,51 @@ dr_sweep(struct ferry_mm2_flow *f)
 	}
 }
 
+/* Queue recs with the delivery state st (st->queued counts them). A full queue is waited
+ * out when wait_full, an error otherwise. 0, or -EIO with err. */
+static int
+dr_queue(rd_kafka_t *rk, const char *alias, const char *topic, int32_t partition,
+	 const struct ferry_mm2_rec *recs, size_t n, struct ferry_mm2_dr *st, bool wait_full,
+	 char *err, size_t errlen)
+{
+	int64_t ts_now = now_ms();
+
+	for (size_t i = 0; i < n; i++) {
+		rd_kafka_resp_err_t e;
+		do {
+			e = rd_kafka_producev(
+			    rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
+			    RD_KAFKA_V_KEY(recs[i].key, recs[i].key_len),
+			    RD_KAFKA_V_VALUE((void *)recs[i].value, recs[i].value_len),
+			    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+			    RD_KAFKA_V_TIMESTAMP(recs[i].timestamp ? recs[i].timestamp : ts_now),
+			    RD_KAFKA_V_OPAQUE(st), RD_KAFKA_V_END);
+			if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL && wait_full)
+				rd_kafka_poll(rk, 10);
+		} while (e == RD_KAFKA_RESP_ERR__QUEUE_FULL && wait_full);
+		if (e) {
+			snprintf(err, errlen, "cluster %s: produce to %s/%d: %s", alias, topic,
+				 partition, rd_kafka_err2str(e));
+			return -EIO;
+		}
+		st->queued++;
+	}
+	return 0;
+}
+
+/* A call's delivery state is done with: freed, or kept on the flow while reports are owed. */
+static void
+dr_settle(struct ferry_mm2_flow *f, struct ferry_mm2_dr *st)
+{
+	if (st->done < st->queued) {
+		st->next = f->abandoned;
+		f->abandoned = st;
+	} else {
+		free(st);
+	}
+	dr_sweep(f);
+}
+
 int
 ferry_mm2_produce(struct ferry_mm2_flow *f, const char *alias, const char *topic, int32_t partition,
 		  const struct ferry_mm2_rec *recs, size_t n, char *err, size_t errlen)
@@ -419,29 +464,7 @@ ferry_mm2_produce(struct ferry_mm2_flow *f, const char *alias, const char *topic
 			 partition);
 		return -ENOMEM;
 	}
-	int rc = 0;
-	int64_t ts_now = now_ms();
-	for (size_t i = 0; i < n; i++) {
-		rd_kafka_resp_err_t e;
-		do {
-			e = rd_kafka_producev(
-			    rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
-			    RD_KAFKA_V_KEY(recs[i].key, recs[i].key_len),
-			    RD_KAFKA_V_VALUE((void *)recs[i].value, recs[i].value_len),
-			    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-			    RD_KAFKA_V_TIMESTAMP(recs[i].timestamp ? recs[i].timestamp : ts_now),
-			    RD_KAFKA_V_OPAQUE(st), RD_KAFKA_V_END);
-			if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL)
-				rd_kafka_poll(rk, 10);
-		} while (e == RD_KAFKA_RESP_ERR__QUEUE_FULL);
-		if (e) {
-			snprintf(err, errlen, "cluster %s: produce to %s/%d: %s", alias, topic,
-				 partition, rd_kafka_err2str(e));
-			rc = -EIO;
-			break;
-		}
-		st->queued++;
-	}
+	int rc = dr_queue(rk, alias, topic, partition, recs, n, st, true, err, errlen);
 	/* Wait for this call's delivery reports, at most the flow's timeout. */
 	int64_t deadline = mono_ms() + f->timeout_ms;
 	while (st->done < st->queued && mono_ms() < deadline)
@@ -459,13 +482,7 @@ ferry_mm2_produce(struct ferry_mm2_flow *f, const char *alias, const char *topic
 			 rd_kafka_err2str(st->first_err));
 		rc = -EIO;
 	}
-	if (st->done < st->queued) {
-		st->next = f->abandoned;
-		f->abandoned = st;
-	} else {
-		free(st);
-	}
-	dr_sweep(f);
+	dr_settle(f, st);
 	return rc;
 }
 
@@ -483,33 +500,11 @@ ferry_mm2_produce_nowait(struct ferry_mm2_flow *f, const char *alias, const char
 			 partition);
 		return -ENOMEM;
 	}
-	int rc = 0;
-	int64_t ts_now = now_ms();
 	st->nowait = true;
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		rd_kafka_resp_err_t e = rd_kafka_producev(
-		    rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
-		    RD_KAFKA_V_KEY(recs[i].key, recs[i].key_len),
-		    RD_KAFKA_V_VALUE((void *)recs[i].value, recs[i].value_len),
-		    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-		    RD_KAFKA_V_TIMESTAMP(recs[i].timestamp ? recs[i].timestamp : ts_now),
-		    RD_KAFKA_V_OPAQUE(st), RD_KAFKA_V_END);
-		if (e) { /* a full queue too: the caller does not wait, it tries next time */
-			snprintf(err, errlen, "cluster %s: produce to %s/%d: %s", alias, topic,
-				 partition, rd_kafka_err2str(e));
-			rc = -EIO;
-		} else {
-			st->queued++;
-		}
-	}
-	if (st->queued) {
-		st->next = f->abandoned;
-		f->abandoned = st;
-	} else {
-		free(st);
-	}
+	/* a full queue too is an error: the caller does not wait, it tries next time */
+	int rc = dr_queue(rk, alias, topic, partition, recs, n, st, false, err, errlen);
 	rd_kafka_poll(rk, 0); /* delivery reports of earlier calls */
-	dr_sweep(f);
+	dr_settle(f, st);
 	if (rc == 0 && f->nowait_failed > f->nowait_reported) {
 		snprintf(err, errlen, "cluster %s: %" PRIu64 " earlier record(s) to %s/%d not "
 			 "delivered: %s", alias, f->nowait_failed - f->nowait_reported, topic,
