@@ -94,6 +94,8 @@ struct ferry_urbuf {
 };
 
 /** One broker and its single connection. */
+#define FERRY_URING_RX_LOWAT_MAX (1 << 20) /* see rx_lowat() in conn.c */
+
 struct ferry_ubroker {
 	int32_t node_id;
 	bool used;
@@ -122,6 +124,7 @@ struct ferry_ubroker {
 	size_t rx_start, rx_end;
 	bool recv_armed;
 	bool rx_stalled;
+	int rx_lowat; /* SO_RCVLOWAT in force (0: the kernel's default of 1) */
 
 	/* send: iov[iov_head, iov_n) not sent yet; tx holds request bytes (not batches) */
 	uint8_t *tx;

@@ -256,6 +256,7 @@ struct ferry_uring_filter {
 	_(REQUESTS, "requests sent")                                                               \
 	_(RESPONSES, "responses decoded")                                                          \
 	_(RX_BYTES, "bytes received")                                                              \
+	_(RECVS, "socket receives completed (RX_BYTES / RECVS: the mean receive)")                 \
 	_(TX_BYTES, "bytes sent")                                                                  \
 	_(RX_STALLS, "receives delayed because every receive buffer was held")                     \
 	_(FETCH_BATCHES, "batches delivered to the owner")                                         \
