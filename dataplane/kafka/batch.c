@@ -477,6 +477,10 @@ ferry_kafka_batch_rewrite(uint8_t *batch, size_t len, const struct ferry_kafka_b
 	    (size_t)blen + FERRY_KAFKA_BATCH_LOG_OVERHEAD > len)
 		return FERRY_ERR__BAD_LENGTH;
 
+	/* the CRC-covered fields a rewrite may change, as they were (CRC_CARRY) */
+	uint8_t was[OFF_RECORDS_COUNT - OFF_ATTRIBUTES];
+	memcpy(was, batch + OFF_ATTRIBUTES, sizeof(was));
+
 	if (rw->set & FERRY_KAFKA_RW_BASE_OFFSET)
 		ferry_put_be64(batch + OFF_BASE_OFFSET, (uint64_t)rw->BaseOffset);
 	if (rw->set & FERRY_KAFKA_RW_LEADER_EPOCH)
@@ -496,8 +500,15 @@ ferry_kafka_batch_rewrite(uint8_t *batch, size_t len, const struct ferry_kafka_b
 	if (rw->set & (FERRY_KAFKA_RW_PRODUCER | FERRY_KAFKA_RW_ATTRIBUTES |
 		       FERRY_KAFKA_RW_MAX_TIMESTAMP)) {
 		size_t total = FERRY_KAFKA_BATCH_LOG_OVERHEAD + (size_t)blen;
-		uint32_t crc = ferry_crc32c(batch + FERRY_KAFKA_BATCH_CRC_START,
-					    total - FERRY_KAFKA_BATCH_CRC_START);
+		uint32_t crc;
+		if (rw->set & FERRY_KAFKA_RW_CRC_CARRY)
+			crc = ferry_crc32c_patch(ferry_be32(batch + OFF_CRC),
+						 total - FERRY_KAFKA_BATCH_CRC_START,
+						 OFF_ATTRIBUTES - FERRY_KAFKA_BATCH_CRC_START, was,
+						 batch + OFF_ATTRIBUTES, sizeof(was));
+		else
+			crc = ferry_crc32c(batch + FERRY_KAFKA_BATCH_CRC_START,
+					   total - FERRY_KAFKA_BATCH_CRC_START);
 		ferry_put_be32(batch + OFF_CRC, crc);
 	}
 	return 0;

@@ -178,6 +178,10 @@ struct ferry_kafka_batch_args {
 #define FERRY_KAFKA_RW_PRODUCER 0x04 /* ProducerId, ProducerEpoch, BaseSequence */
 #define FERRY_KAFKA_RW_ATTRIBUTES 0x08
 #define FERRY_KAFKA_RW_MAX_TIMESTAMP 0x10
+/* Take the batch's CRC as right for its bytes and patch it for the changed fields
+ * (ferry_crc32c_patch) instead of reading the whole batch again: damage anywhere else
+ * stays visible to the next CRC check (the target broker's), and it costs no pass. */
+#define FERRY_KAFKA_RW_CRC_CARRY 0x100
 struct ferry_kafka_batch_rewrite {
 	unsigned set;
 	int64_t BaseOffset;

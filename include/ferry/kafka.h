@@ -31,6 +31,13 @@ extern "C" {
 uint32_t ferry_crc32c(const void *p, size_t len);
 /** Continue a CRC-32C: ferry_crc32c_update(ferry_crc32c(a), b) == crc of a||b. */
 uint32_t ferry_crc32c_update(uint32_t crc, const void *p, size_t len);
+/**
+ * The CRC-32C of a len-byte message whose bytes [off, off+n) changed from 'before' to
+ * 'after', given its CRC 'crc' before the change; the other bytes are not read (under a
+ * microsecond for any len). A wrong 'crc' stays exactly as wrong.
+ */
+uint32_t ferry_crc32c_patch(uint32_t crc, size_t len, size_t off, const void *before,
+			    const void *after, size_t n);
 
 /* ---- API table and negotiation ------------------------------------------------------------ */
 
@@ -272,7 +279,8 @@ int ferry_kafka_control_type(const struct ferry_kafka_record *r, int16_t *type);
 
 /**
  * Rewrite header fields of a batch in place (those flagged in rw->set) and
- * recompute the CRC. 'batch' must hold a whole parsed batch.
+ * recompute the CRC, or patch it with FERRY_KAFKA_RW_CRC_CARRY. 'batch' must hold a
+ * whole parsed batch.
  */
 int ferry_kafka_batch_rewrite(uint8_t *batch, size_t len, const struct ferry_kafka_batch_rewrite *rw);
 

@@ -2,8 +2,9 @@
  * test_batch.c - RecordBatch v2: the MM2 heartbeat golden vector
  * (kafka-wire-facts.md §7.4) decodes and re-encodes byte for byte, header
  * rewrite recomputes the CRC to the known value, truncation at every offset,
- * bad CRC/magic/lengths/counts/varints, control batches, and build + iterate
- * with every codec.
+ * bad CRC/magic/lengths/counts/varints, control batches, build + iterate
+ * with every codec, and the patched CRC (ferry_crc32c_patch, RW_CRC_CARRY)
+ * against a full recomputation.
  */
 #include "testutil.h"
 
@@ -489,6 +490,87 @@ test_build_every_codec(void **state)
 	ferry_codec_ctx_free(cc);
 }
 
+/* ferry_crc32c_patch against a full pass, for changes at every kind of place and length */
+static void
+test_crc_patch(void **state)
+{
+	(void)state;
+	static uint8_t msg[300000], before[64];
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+
+	for (size_t i = 0; i < sizeof(msg); i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		msg[i] = (uint8_t)x;
+	}
+	/* the check value, and "nothing changed" */
+	assert_true(ferry_crc32c("123456789", 9) == 0xE3069283u);
+	assert_true(ferry_crc32c_patch(0x1234, 10, 2, "ab", "ab", 2) == 0x1234);
+	for (int t = 0; t < 400; t++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		size_t len = t < 4 ? (size_t)t + 1 : 1 + (size_t)(x % sizeof(msg));
+		if (t % 5 == 0)
+			len = 1 + (size_t)(x % 200); /* short messages too */
+		size_t n = 1 + (size_t)((x >> 20) % sizeof(before));
+		if (n > len)
+			n = len;
+		size_t off = (size_t)((x >> 32) % (len - n + 1));
+		if (t % 7 == 1)
+			off = len - n; /* the change at the very end: no shift */
+		uint32_t crc = ferry_crc32c(msg, len);
+		memcpy(before, msg + off, n);
+		for (size_t i = 0; i < n; i++)
+			msg[off + i] ^= (uint8_t)(x >> (i % 56)) | 1;
+		assert_true(ferry_crc32c_patch(crc, len, off, before, msg + off, n) ==
+			    ferry_crc32c(msg, len));
+	}
+}
+
+/* RW_CRC_CARRY gives the same bytes as a full recomputation on a good batch, and keeps a
+ * damaged batch damaged where the full recomputation would launder it */
+static void
+test_rewrite_crc_carry(void **state)
+{
+	(void)state;
+	uint8_t a[128], b[128];
+	size_t n = heartbeat(a), used;
+	struct ferry_kafka_batch_rewrite rw = {
+		.set = FERRY_KAFKA_RW_PRODUCER | FERRY_KAFKA_RW_BASE_OFFSET |
+		       FERRY_KAFKA_RW_ATTRIBUTES | FERRY_KAFKA_RW_MAX_TIMESTAMP,
+		.BaseOffset = 77, .ProducerId = 1000, .ProducerEpoch = 3, .BaseSequence = 41,
+		.Attributes = 0x10, .MaxTimestamp = 1700000000000,
+	};
+	struct ferry_kafka_batch pb;
+
+	heartbeat(b);
+	assert_int_equal(ferry_kafka_batch_rewrite(a, n, &rw), 0);
+	rw.set |= FERRY_KAFKA_RW_CRC_CARRY;
+	assert_int_equal(ferry_kafka_batch_rewrite(b, n, &rw), 0);
+	assert_memory_equal(a, b, n);
+	/* the golden rewrite's CRC (§7.4) through the patch */
+	heartbeat(b);
+	struct ferry_kafka_batch_rewrite g = {
+		.set = FERRY_KAFKA_RW_PRODUCER | FERRY_KAFKA_RW_BASE_OFFSET |
+		       FERRY_KAFKA_RW_CRC_CARRY,
+		.BaseOffset = 0, .ProducerId = 1000, .ProducerEpoch = 0, .BaseSequence = 0,
+	};
+	assert_int_equal(ferry_kafka_batch_rewrite(b, n, &g), 0);
+	uint8_t crc[4];
+	hex2bin("89 59 52 9f", crc, 4);
+	assert_memory_equal(b + 17, crc, 4);
+
+	/* one flipped bit in a record value: the carried CRC still says so */
+	heartbeat(a);
+	a[n - 3] ^= 0x04;
+	memcpy(b, a, n);
+	assert_int_equal(ferry_kafka_batch_rewrite(b, n, &g), 0);
+	assert_int_equal(ferry_kafka_batch_parse(ferry_span_make(b, n), &pb, &used), 0);
+	assert_int_equal(ferry_kafka_batch_validate(&pb), FERRY_ERR__BAD_CRC);
+	g.set &= ~(unsigned)FERRY_KAFKA_RW_CRC_CARRY;
+	assert_int_equal(ferry_kafka_batch_rewrite(a, n, &g), 0);
+	assert_int_equal(ferry_kafka_batch_parse(ferry_span_make(a, n), &pb, &used), 0);
+	assert_int_equal(ferry_kafka_batch_validate(&pb), 0); /* laundered */
+}
+
 int
 main(void)
 {
@@ -499,6 +581,7 @@ main(void)
 		cmocka_unit_test(test_bad_records),	 cmocka_unit_test(test_fast_path_agrees),
 		cmocka_unit_test(test_control_batch),
 		cmocka_unit_test(test_build_every_codec),
+		cmocka_unit_test(test_crc_patch),	 cmocka_unit_test(test_rewrite_crc_carry),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
