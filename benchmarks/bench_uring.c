@@ -11,12 +11,13 @@
  * Bytes are record bytes (key + value) for both sides, so framing does not
  * favour either; the target in issue 4 is >= 5x librdkafka per CPU-second.
  *
- * Usage: bench_uring [--seconds S] [--rounds N] [--only ferry-fetch|ferry-produce]
+ * Usage: bench_uring [--seconds S] [--rounds N] [--pin CPU,CPU] [--only ferry-fetch|ferry-produce]
  * (the four runs alternate for N rounds, 3 by default, and the figures are the medians;
  * --only runs one ferry side alone, for a profiler; FERRY_BROKERSIM names the simulator; meson
  * sets it for `meson test --benchmark --suite perf uring`). Single-threaded.
  */
 #include <getopt.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -446,12 +447,13 @@ main(int argc, char **argv)
 		{ "seconds", required_argument, NULL, 's' },
 		{ "only", required_argument, NULL, 'o' },
 		{ "rounds", required_argument, NULL, 'r' },
+		{ "pin", required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char path[] = "/tmp/ferry-bench-uring-XXXXXX", fpath[80], topic[160];
 	const char *args[8];
 	const char *only = "";
-	int opt;
+	int opt, pin_client = -1, pin_sim = -1;
 
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (opt == 's') {
@@ -461,8 +463,12 @@ main(int argc, char **argv)
 			only = optarg; /* one ferry side alone, for a profiler */
 		} else if (opt == 'r' && atoi(optarg) >= 1 && atoi(optarg) <= MAX_ROUNDS) {
 			rounds = atoi(optarg);
+		} else if (opt == 'p' && sscanf(optarg, "%d,%d", &pin_client, &pin_sim) == 2 &&
+			   pin_client >= 0 && pin_sim >= 0) {
+			/* the client (and librdkafka's threads) on one core, the simulator on
+			 * another: per-core figures, the same placement for both sides */
 		} else {
-			fprintf(stderr, "usage: bench_uring [--seconds S] [--rounds 1..%d] "
+			fprintf(stderr, "usage: bench_uring [--seconds S] [--rounds 1..%d] [--pin CPU,CPU] "
 					"[--only ferry-fetch|ferry-produce]\n", MAX_ROUNDS);
 			return 2;
 		}
@@ -482,6 +488,18 @@ main(int argc, char **argv)
 	args[4] = NULL;
 	if (sim_start(&sim, args) != 0)
 		die("brokersim", "did not start");
+	if (pin_client >= 0) {
+		cpu_set_t cs;
+		CPU_ZERO(&cs);
+		CPU_SET(pin_sim, &cs);
+		if (sched_setaffinity(sim.pid, sizeof(cs), &cs) != 0)
+			die("pin the simulator", strerror(errno));
+		CPU_ZERO(&cs);
+		CPU_SET(pin_client, &cs);
+		if (sched_setaffinity(0, sizeof(cs), &cs) != 0)
+			die("pin", strerror(errno));
+		printf("bench_uring: client on CPU %d, simulator on CPU %d\n", pin_client, pin_sim);
+	}
 	printf("bench_uring: ferry-brokersim at %s, %d-record batches of %d B records, %.1f s each\n",
 	       sim.addr, BATCH_RECORDS, REC_BYTES, seconds);
 	/* the four runs alternate, round after round, so a noisy neighbour (this is often a

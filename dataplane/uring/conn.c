@@ -255,10 +255,20 @@ ferry_uring_new(const struct ferry_uring_conf *conf, ferry_uring_event_cb cb, vo
 		goto out_free_keep_errno;
 	}
 
-	/* SINGLE_ISSUER: only the owner submits; COOP_TASKRUN: completions are run when the
-	 * owner enters the kernel anyway, no IPI needed. Older kernels refuse the flags. */
+	/* SINGLE_ISSUER: only the owner submits (it also creates the ring: ferryd's io lcore,
+	 * a test's thread). DEFER_TASKRUN (Linux 6.1): completion work runs only when the owner
+	 * asks for events, never from an interrupt on its core or an IPI from the broker's core;
+	 * TASKRUN_FLAG tells liburing when to ask, so a poll with wait 0 still sees every
+	 * completion. In bench_uring (client and simulator on two cores) this took fetch from
+	 * 4.5 to 6.9 and produce from 3.0 to 7.7 GB per CPU-second against COOP_TASKRUN.
+	 * Older kernels refuse the flags: COOP_TASKRUN (5.19), then none. */
 	rc = io_uring_queue_init(c.ring_entries, &ur->ring,
-				 IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN);
+				 IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+					 IORING_SETUP_TASKRUN_FLAG);
+	if (rc == -EINVAL)
+		rc = io_uring_queue_init(c.ring_entries, &ur->ring,
+					 IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN |
+						 IORING_SETUP_TASKRUN_FLAG);
 	if (rc == -EINVAL)
 		rc = io_uring_queue_init(c.ring_entries, &ur->ring, 0);
 	if (rc < 0) {

@@ -33,6 +33,8 @@ void ferry_uring_conf_defaults(struct ferry_uring_conf *c);
 /**
  * Create an instance: the io_uring, receive buffer pool and tables are
  * allocated here, never later. NULL with errno set and a message in err.
+ * Call it on the owner thread: the ring accepts submissions from its creator
+ * only (SINGLE_ISSUER, DEFER_TASKRUN), destroy included.
  */
 struct ferry_uring *ferry_uring_new(const struct ferry_uring_conf *conf, ferry_uring_event_cb cb,
 				    void *arg, char *err, size_t errlen);
