@@ -843,6 +843,28 @@ ferry_uring_produce_lost(struct ferry_uring *ur, struct ferry_ubroker *b,
 	}
 }
 
+/*
+ * A new epoch for an idempotent partition after a producer-state error, sequences from 0.
+ * An epoch cannot pass INT16_MAX: the partition then takes a new producer id (epoch 0)
+ * from the next InitProducerId, as the Java producer resets its id (KIP-360); the
+ * schedule asks for one because the shared id is no longer marked ready. Transactional
+ * instances never come here: their coordinator hands out the new id (txn.c).
+ */
+static void
+new_epoch(struct ferry_uring *ur, struct ferry_upart *p)
+{
+	p->next_seq = 0;
+	if (p->epoch < INT16_MAX) {
+		p->epoch++;
+		return;
+	}
+	ur->st[FERRY_URING_ST_PRODUCER_ID_RESETS]++;
+	if (p->pid == ur->pid)
+		ur->pid_ready = false;
+	p->pid = -1;
+	p->epoch = -1;
+}
+
 /* Read-back done: report what is written, send the rest again. */
 static void
 finish_reconcile(struct ferry_uring *ur, int part)
@@ -870,18 +892,11 @@ finish_reconcile(struct ferry_uring *ur, int part)
 	if (p->recon_bump && p->q_n > 0) {
 		/* the broker's producer state disagrees with ours: new epoch, sequences
 		 * from 0 (an idempotent producer may bump its epoch itself, §5.1) */
-		if (p->epoch == INT16_MAX) {
-			stop_partition(ur, part, FERRY_ERR_INVALID_PRODUCER_EPOCH,
-				       "producer epoch exhausted");
-			return;
-		}
-		p->epoch++;
-		p->next_seq = 0;
+		new_epoch(ur, p);
 		for (k = 0; k < p->q_n; k++)
 			slot(ur, p, k)->stamped = false;
 	} else if (p->recon_bump) {
-		p->epoch = p->epoch == INT16_MAX ? p->epoch : (int16_t)(p->epoch + 1);
-		p->next_seq = 0;
+		new_epoch(ur, p);
 	}
 	for (k = 0; k < p->q_n; k++)
 		slot(ur, p, k)->state = FERRY_UBATCH_QUEUED;

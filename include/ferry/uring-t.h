@@ -273,6 +273,7 @@ struct ferry_uring_filter {
 	_(PRODUCE_RECONCILES, "stop-and-reconcile rounds")                                         \
 	_(PRODUCE_RECONCILE_FOUND, "batches found already written while reconciling")              \
 	_(PRODUCE_ERRORS, "batches reported with an error")                                        \
+	_(PRODUCER_ID_RESETS, "partitions given a new producer id (epoch exhausted)")              \
 	_(TXN_COMMITS, "transactions committed")                                                   \
 	_(TXN_ABORTS, "transactions aborted")                                                      \
 	_(TXN_ADD_PARTITIONS, "AddPartitionsToTxn requests answered")                              \

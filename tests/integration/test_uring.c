@@ -44,6 +44,10 @@
  *                  (tests/integration/uring_sasl.sh, checked with kcat first):
  *                  written and read back; wrong passwords refused.
  *
+ *  epoch_exhausted a partition whose producer epoch reaches INT16_MAX takes a new
+ *                  producer id at the next producer-state error (white box: the
+ *                  test sets the epoch near the end); every batch still exactly once.
+ *
  * Single-threaded except the fake broker (its own thread, blocking sockets).
  */
 #include "testutil.h"
@@ -63,6 +67,7 @@
 #include "ferry/kafka_ctl.h"
 #include "ferry/uring.h"
 #include "kclient.h"
+#include "uring_int.h" /* white box: epoch_exhausted moves a partition's epoch to the end */
 
 #define MAXP 8
 
@@ -641,6 +646,62 @@ test_produce_errors(void **state)
 	 * went through stop-and-reconcile; the others were retried in order */
 	assert_true(last_st[FERRY_URING_ST_PRODUCE_RECONCILES] >= 4);
 	assert_true(last_st[FERRY_URING_ST_PRODUCE_RETRIES] > 0);
+}
+
+/* producer-state errors push the epoch to INT16_MAX, then past it: a new producer id */
+static int64_t exhausted_pid, reset_pid;
+static int16_t reset_epoch;
+
+static void
+fault_epoch(int64_t delivered, double t)
+{
+	struct ferry_upart *p = &H.ur->parts[H.h[0]];
+	uint64_t st[FERRY_URING_ST__COUNT];
+
+	(void)t;
+	ferry_uring_stats(H.ur, st);
+	switch (fault_stage) {
+	case 0:
+		if (delivered >= 5 && p->pid >= 0) {
+			/* 32766 bumps later: the next producer-state error takes the last epoch */
+			p->epoch = INT16_MAX - 1;
+			rd_kafka_mock_push_request_errors(H.mc, FERRY_KAFKA_PRODUCE, 1,
+							  RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+			fault_stage++;
+		}
+		break;
+	case 1:
+		if (p->epoch == INT16_MAX && p->pstate == FERRY_UPROD_READY && delivered >= 15) {
+			exhausted_pid = p->pid;
+			rd_kafka_mock_push_request_errors(H.mc, FERRY_KAFKA_PRODUCE, 1,
+							  RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+			fault_stage++;
+		}
+		break;
+	case 2:
+		if (st[FERRY_URING_ST_PRODUCER_ID_RESETS] > 0 && p->pid >= 0) {
+			reset_pid = p->pid;
+			reset_epoch = p->epoch;
+			fault_stage++;
+		}
+		break;
+	}
+}
+
+static void
+test_epoch_exhausted(void **state)
+{
+	(void)state;
+	fault_stage = 0;
+	fault_final = 3;
+	exhausted_pid = reset_pid = -1;
+	produce_run(1, 1, fault_epoch);
+	/* every batch exactly once and in order (produce_run read them back); the partition
+	 * went on under a new producer id from epoch 0 instead of wrapping or stopping */
+	assert_true(last_st[FERRY_URING_ST_PRODUCER_ID_RESETS] == 1);
+	assert_true(exhausted_pid >= 0);
+	assert_true(reset_pid >= 0 && reset_pid != exhausted_pid);
+	assert_true(reset_epoch >= 0 && reset_epoch < 10);
 }
 
 static double fault_t;
@@ -2315,12 +2376,12 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_txn_abort),      cmocka_unit_test(test_txn_fence),
 		cmocka_unit_test(test_txn_rounds),     cmocka_unit_test(test_txn_error),
 		cmocka_unit_test(test_txn_coord),      cmocka_unit_test(test_tls),
-		cmocka_unit_test(test_sasl),
+		cmocka_unit_test(test_sasl),	       cmocka_unit_test(test_epoch_exhausted),
 	};
 	const char *names[] = { "produce_errors", "produce_faults", "fetch_faults", "truncation",
 				"hostile",	  "txn_commit",	    "txn_abort",    "txn_fence",
 				"txn_rounds",	  "txn_error",	    "txn_coord",    "tls",
-				"sasl" };
+				"sasl",		  "epoch_exhausted" };
 
 	if (argc > 1) {
 		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
