@@ -534,6 +534,9 @@ send_commits(struct ferryd_ctl *c, struct ferry_wan_keychan *kc, char *err, size
  * transaction frees its slots unsynced and ends the session: the source rewinds to its last
  * COMMIT and sends them again; the next session reloads the offset-syncs (read_committed).
  */
+/* Aborts in a row, without a commit between them, that raise an ALARM. */
+#define TXN_ABORT_ALARM 5
+
 static int
 target_drain_txn(struct ferryd_ctl *c, struct ferry_wan_keychan *kc, char *err, size_t errlen)
 {
@@ -581,6 +584,10 @@ target_drain_txn(struct ferryd_ctl *c, struct ferry_wan_keychan *kc, char *err, 
 			slot_synced(c, &fd->slots[c->txn_slots[k]]);
 		ferryd_count(fd, FERRYD_CTR_syncs_written, c->ns);
 		ferryd_count(fd, FERRYD_CTR_txn_commits, 1);
+		if (c->abort_streak >= TXN_ABORT_ALARM)
+			ferryd_log(fd, "exactly-once: a transaction committed again after %u aborts",
+				   c->abort_streak);
+		c->abort_streak = 0;
 		/* fallthrough */
 	case FERRYD_TXN_ABORTED:
 		rte_ring_enqueue_bulk_elem(fd->slot_free, c->txn_slots, sizeof(uint32_t),
@@ -591,6 +598,16 @@ target_drain_txn(struct ferryd_ctl *c, struct ferry_wan_keychan *kc, char *err, 
 		if (ph == FERRYD_TXN_ABORTED) {
 			ferryd_count(fd, FERRYD_CTR_txn_aborts, 1);
 			c->reload = true;
+			/* A batch the target refuses every time (too large for it, say) aborts
+			 * every transaction it is in: the sessions go on retrying (nothing is
+			 * skipped), and the operator must hear of it, not just read one line
+			 * per session among others. */
+			if (++c->abort_streak >= TXN_ABORT_ALARM)
+				ferryd_log(fd, "ALARM exactly-once: %u transactions aborted in a row "
+					   "without a commit, last: %s; the same batches are refused "
+					   "each time (see the producer's errors above)",
+					   c->abort_streak,
+					   fd->txn_err[0] ? fd->txn_err : "reason not known");
 			rc = ferry_errf(-ECANCELED, err, errlen,
 					"transaction aborted (%s): the source resends from its last "
 					"commit", fd->txn_err[0] ? fd->txn_err : "reason not known");

@@ -35,6 +35,7 @@ struct ferryd_ctl {
 	uint32_t *txn_slots; /* exactly-once: slots of the open transaction (n_slots of them) */
 	uint32_t n_txn_slots;
 	bool reload;         /* exactly-once: reload the offset-syncs at the next session */
+	unsigned abort_streak; /* exactly-once: transactions aborted since the last commit */
 	bool *commit_dirty;  /* per partition: a COMMIT is owed */
 	struct ferry_ckpt_state *ckst;
 	/* source */
