@@ -21,6 +21,8 @@
  *   acked (fast retransmit; for first transmissions this includes the classic "3 below the
  *   highest SACKed seq"), or when one sent after it was acked and 9/8 RTT have passed
  *   (RACK, RFC 8985). Lost retransmissions are found the same way, which SACK alone cannot.
+ *   Once a loss proves spurious (reordering), the packet threshold also waits for a
+ *   RACK reordering window of min RTT / 4.
  * - RTO (RFC 6298): armed while data is outstanding; on expiry the oldest in-flight fragment
  *   is retransmitted past the cwnd and the RTO doubles. The same timer probes a zero window.
  */
@@ -276,6 +278,10 @@ mark_lost(struct ferry_wan_lane_tx *tx, uint32_t i, uint8_t why)
 	struct ferry_wan_lane_txfrag *f = &tx->frags[i];
 	list_remove(tx, &tx->inflight_list, i);
 	tx->inflight -= wire_len(tx, f);
+	/* The rate control learns the path's random loss rate from these (rate.c); an RTO
+	 * says more about an outage than about a loss rate, so it is left out. */
+	if (f->rs.below_bw && why != WHY_RTO)
+		tx->lost_pending_below_bw += wire_len(tx, f);
 	f->where = W_LOST;
 	f->lost_why = why;
 	list_push_tail(tx, &tx->lost_list, i);
@@ -295,13 +301,25 @@ detect_lost(struct ferry_wan_lane_tx *tx, uint64_t now)
 	uint64_t thresh = rtt + rtt / 8; /* 9/8 RTT: RFC 9002 kTimeThreshold */
 	if (thresh < LOSS_TIMER_MIN_NS)
 		thresh = LOSS_TIMER_MIN_NS;
+	/* RACK (RFC 8985 §6.2): once the path has been seen to reorder, a packet is only
+	 * declared lost by the packet threshold when it was sent at least reo_wnd (min
+	 * RTT / 4) before the newest acknowledged one; a packet merely overtaken by a few
+	 * ms of reordering is left to the time threshold and its ACK normally comes first.
+	 * Without this every reordered packet was retransmitted (~1 % of bytes at 0 %
+	 * loss) and the spurious copies also disturbed the rate samples. */
+	uint64_t reo_limit = UINT64_MAX; /* sent at or before this: old enough */
+	if (tx->reordering_seen && tx->rtt_min_ns != UINT64_MAX && lax >= tx->xmit_base) {
+		uint64_t lax_sent = tx->xring[lax % tx->xring_cap].sent_ns;
+		uint64_t reo_wnd = tx->rtt_min_ns / 4;
+		reo_limit = lax_sent > reo_wnd ? lax_sent - reo_wnd : 0;
+	}
 
 	while (tx->inflight_list.head != NIL) {
 		uint32_t i = tx->inflight_list.head;
 		struct ferry_wan_lane_txfrag *f = &tx->frags[i];
 		if (f->xmit >= lax)
 			break; /* sent after the newest acked transmission: no evidence yet */
-		if (f->xmit + tx->conf.reorder_thresh <= lax) {
+		if (f->xmit + tx->conf.reorder_thresh <= lax && f->rs.sent_ns <= reo_limit) {
 			lost += wire_len(tx, f);
 			mark_lost(tx, i, WHY_FAST);
 		} else if (f->rs.sent_ns + thresh <= now) {
@@ -537,12 +555,14 @@ find_undelivered(struct ferry_wan_lane_tx *tx, uint64_t s)
 struct ack_scan {
 	uint64_t newly;
 	uint64_t acked_bytes;
+	uint64_t acked_below_bw;
 	struct ferry_wan_rate_pkt newest;
 	uint64_t newest_xmit;
 	bool have_newest;
 	uint64_t karn_xmit; /* largest xmit among newly acked never-retransmitted, +1 */
 	uint64_t karn_sent_ns;
 	uint64_t spurious_seq; /* seq whose earlier transmission the ACK's largest pn is, +1 */
+	uint64_t now;
 };
 
 static void
@@ -550,22 +570,37 @@ ack_one(struct ferry_wan_lane_tx *tx, uint64_t s, struct ack_scan *sc)
 {
 	uint32_t i = slot_of(tx, s);
 	struct ferry_wan_lane_txfrag *f = &tx->frags[i];
+	/* A retransmission acknowledged sooner than 3/4 of the path's min RTT after it left
+	 * cannot be what arrived: an earlier transmission did (it was reordered, or the
+	 * ACKs that reported it were lost). Its rate snapshot is then too recent: used as
+	 * the newest delivered packet it ends the round trip after a few ms instead of an
+	 * RTT, and with rounds that short the bandwidth filter's window (in rounds) shrinks
+	 * below one PROBE_BW cycle, so each probe was forgotten before the next one and the
+	 * estimate decayed at 1-10 % loss. The 1/4 margin allows for jitter below min RTT. */
+	bool early = f->retx && tx->rtt_min_ns != UINT64_MAX &&
+		     f->rs.sent_ns + tx->rtt_min_ns - tx->rtt_min_ns / 4 > sc->now;
 
 	if (f->where == W_FLIGHT) {
 		list_remove(tx, &tx->inflight_list, i);
 		tx->inflight -= wire_len(tx, f);
-		if (sc->spurious_seq == s + 1 && f->retx)
-			tx->st.spurious++; /* the original arrived: the retransmission was not needed */
+		if (f->retx && (early || sc->spurious_seq == s + 1)) {
+			/* the original arrived: the retransmission was not needed */
+			tx->st.spurious++;
+			tx->reordering_seen = true;
+		}
 	} else if (f->where == W_LOST) {
 		/* Acked while waiting for its retransmission: the loss was not real. */
 		list_remove(tx, &tx->lost_list, i);
 		tx->st.spurious++;
+		tx->reordering_seen = true;
 	}
 	f->where = W_DONE;
 	f->next = s + 1;
 	sc->newly++;
 	sc->acked_bytes += wire_len(tx, f);
-	if (!sc->have_newest || f->xmit > sc->newest_xmit) {
+	if (f->rs.below_bw)
+		sc->acked_below_bw += wire_len(tx, f);
+	if (!early && (!sc->have_newest || f->xmit > sc->newest_xmit)) {
 		sc->newest = f->rs;
 		sc->newest_xmit = f->xmit;
 		sc->have_newest = true;
@@ -590,7 +625,7 @@ int
 ferry_wan_lane_tx_on_ack(struct ferry_wan_lane_tx *tx, const struct ferry_wan_ack *ack,
 			 uint64_t now)
 {
-	struct ack_scan sc = { 0 };
+	struct ack_scan sc = { .now = now };
 	uint64_t rtt = 0, lost;
 
 	tx->st.acks++;
@@ -657,10 +692,13 @@ ferry_wan_lane_tx_on_ack(struct ferry_wan_lane_tx *tx, const struct ferry_wan_ac
 		.newest = sc.have_newest ? &sc.newest : NULL,
 		.acked_bytes = sc.acked_bytes,
 		.lost_bytes = lost,
+		.acked_below_bw = sc.acked_below_bw,
+		.lost_below_bw = tx->lost_pending_below_bw,
 		.rtt_ns = rtt,
 		.inflight = tx->inflight,
 	};
 	ferry_wan_rate_on_ack(&tx->rate, now, &ra);
+	tx->lost_pending_below_bw = 0;
 
 	if (sc.newly)
 		rearm_rto(tx, now); /* RFC 6298 §5.2-5.3 */

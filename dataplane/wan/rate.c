@@ -11,6 +11,21 @@
  * default) resets the bandwidth estimate to the latest sample, so a collapse caused by a
  * grossly wrong estimate is still corrected within a round trip.
  *
+ * Two departures from BBR v1, both for lossy long paths (issue 5):
+ * - Random loss compensation. A delivery-rate sample only counts what arrived, so at a
+ *   random loss rate p it is (1 - p) x the sending rate; BBR v1's max filter is held up
+ *   only by the 1.25 probe, and 1.25 x (1 - p) < 1 for p > 20 %: the estimate decays
+ *   round after round to nothing (1-6 % of the link at 30 % loss). We estimate p from
+ *   packets sent while pacing BELOW the estimate (DRAIN, the 0.75 phase of PROBE_BW,
+ *   PROBE_RTT): those cannot have overflowed a queue we built as long as the estimate is
+ *   below 1.33 x the bottleneck, so their loss is the path's own, not congestion. Samples
+ *   are divided by (1 - p). Because congestion drops never enter p the correction cannot
+ *   feed on itself: with the estimate at the bottleneck, (1 - p) x C / (1 - p) = C.
+ * - STARTUP ends on a standing queue (every RTT sample of a run well above min RTT), not
+ *   only after three rounds of flat bandwidth, and its inflight cap is 2 x BDP rather
+ *   than 2.885 x (as BBR v2/v3): at 200 ms the three flat rounds at 2.885 x overflowed a
+ *   1 MB bottleneck queue by ~4 MB per round, most of the retransmissions of a transfer.
+ *
  * Rates are bytes/s internally (bits/s at the API); gains are fixed point x 1/256.
  */
 #include <errno.h>
@@ -23,6 +38,11 @@
 #define HIGH_GAIN      739u /* 2/ln(2) = 2.885: doubles the delivery rate each round */
 #define DRAIN_GAIN     88u  /* 1 / 2.885: drains the queue STARTUP built */
 #define CWND_GAIN      512u /* 2 x BDP: room for delayed and stretched ACKs */
+#define STARTUP_CWND_GAIN 512u /* 2 x BDP still doubles per round; 2.885 x only adds overshoot */
+#define QUEUE_RTT_MIN_NS 4000000ull /* a standing queue is min RTT / 8, at least this, ... */
+#define QUEUE_RUN      16u  /* ... seen in this many RTT samples in a row (not one late ACK) */
+#define CALM_MIN_PKTS  64u  /* packets of below-estimate history before p is trusted */
+#define CALM_WIN_PKTS  2048u /* the loss history halves past this many packets */
 #define CYCLE_LEN      8u
 #define FULL_BW_THRESH 320u /* STARTUP ends when bw grows < 25 % ... */
 #define FULL_BW_CNT    3u   /* ... for 3 rounds in a row */
@@ -98,6 +118,25 @@ btlbw(const struct ferry_wan_rate *rc)
 	return maxfilt_get(&rc->bw_filt);
 }
 
+/*
+ * Divide a delivery-rate sample by (1 - p), p the random loss rate seen on packets sent
+ * below the estimate (see the top of the file). p is capped at 1/2: past that the path is
+ * not worth a model, and the cap bounds what a misread (e.g. a policer, which drops
+ * without queueing) can inflate the estimate to.
+ */
+static uint64_t
+loss_compensate(const struct ferry_wan_rate *rc, uint64_t bw)
+{
+	uint64_t tot = rc->calm_acked + rc->calm_lost;
+	uint64_t lost = rc->calm_lost;
+
+	if (lost == 0 || tot < (uint64_t)CALM_MIN_PKTS * rc->conf.mss)
+		return bw;
+	if (lost > tot / 2)
+		lost = tot / 2;
+	return muldiv(bw, tot, tot - lost);
+}
+
 static bool
 have_model(const struct ferry_wan_rate *rc)
 {
@@ -143,7 +182,7 @@ enter_startup(struct ferry_wan_rate *rc)
 {
 	rc->state = FERRY_WAN_RATE_STARTUP;
 	rc->pacing_gain = HIGH_GAIN;
-	rc->cwnd_gain = HIGH_GAIN;
+	rc->cwnd_gain = STARTUP_CWND_GAIN;
 }
 
 int
@@ -215,6 +254,9 @@ ferry_wan_rate_on_send(struct ferry_wan_rate *rc, uint64_t now, uint32_t bytes,
 	pkt->first_sent_ns = rc->first_sent_ns;
 	pkt->sent_ns = now;
 	pkt->app_limited = rc->app_limited_until != 0;
+	/* Sent slower than the estimate: if it is lost, the path lost it, not our queue. */
+	pkt->below_bw = rc->state == FERRY_WAN_RATE_PROBE_RTT ||
+			(rc->state != FERRY_WAN_RATE_STARTUP && rc->pacing_gain < GAIN_UNIT);
 }
 
 void
@@ -395,10 +437,36 @@ ferry_wan_rate_on_ack(struct ferry_wan_rate *rc, uint64_t now, const struct ferr
 	rc->round_acked += ra->acked_bytes;
 	rc->round_lost += ra->lost_bytes;
 
+	rc->calm_acked += ra->acked_below_bw;
+	rc->calm_lost += ra->lost_below_bw;
+	if (rc->calm_acked + rc->calm_lost > (uint64_t)CALM_WIN_PKTS * rc->conf.mss) {
+		/* Halve the history: p follows a path whose loss changes, in a few windows. */
+		rc->calm_acked /= 2;
+		rc->calm_lost /= 2;
+	}
+	if (valid)
+		bw = loss_compensate(rc, bw);
+
 	if (valid && (!sample_app_limited || bw >= btlbw(rc)))
 		maxfilt_update(&rc->bw_filt, rc->conf.bw_win_rounds, rc->round_count, bw);
 
 	update_min_rtt(rc, now, ra->rtt_ns);
+
+	/* A standing queue: a run of RTT samples all well above min RTT (one late ACK or a
+	 * reordered packet does not make a run). In STARTUP it means we already send
+	 * faster than the bottleneck: stop now rather than after three flat rounds, each
+	 * of which pushes the overshoot into a drop-tail queue. */
+	if (ra->rtt_ns && rc->min_rtt_ns != UINT64_MAX) {
+		uint64_t q = rc->min_rtt_ns / 8;
+		if (q < QUEUE_RTT_MIN_NS)
+			q = QUEUE_RTT_MIN_NS;
+		rc->rtt_high_run = ra->rtt_ns > rc->min_rtt_ns + q ? rc->rtt_high_run + 1 : 0;
+		if (rc->state == FERRY_WAN_RATE_STARTUP && !rc->filled_pipe &&
+		    rc->rtt_high_run >= QUEUE_RUN) {
+			rc->filled_pipe = true;
+			rc->startup_delay_exits++;
+		}
+	}
 
 	check_full_pipe(rc, sample_app_limited);
 	switch (rc->state) {
@@ -406,7 +474,7 @@ ferry_wan_rate_on_ack(struct ferry_wan_rate *rc, uint64_t now, const struct ferr
 		if (rc->filled_pipe) {
 			rc->state = FERRY_WAN_RATE_DRAIN;
 			rc->pacing_gain = DRAIN_GAIN;
-			rc->cwnd_gain = HIGH_GAIN;
+			rc->cwnd_gain = STARTUP_CWND_GAIN;
 		}
 		break;
 	case FERRY_WAN_RATE_DRAIN:

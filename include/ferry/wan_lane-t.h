@@ -78,6 +78,7 @@ struct ferry_wan_rate_pkt {
 	uint64_t first_sent_ns;
 	uint64_t sent_ns;
 	bool app_limited;
+	bool below_bw;         /**< sent while pacing below the bandwidth estimate (see rate.c) */
 };
 
 /** One ACK's worth of input to the controller, built by the lane sender. */
@@ -85,6 +86,8 @@ struct ferry_wan_rate_ack {
 	const struct ferry_wan_rate_pkt *newest; /**< most recently sent of the newly acked, or NULL */
 	uint64_t acked_bytes;                    /**< wire bytes newly delivered by this ACK */
 	uint64_t lost_bytes;                     /**< wire bytes newly declared lost */
+	uint64_t acked_below_bw;                 /**< of acked_bytes: sent with below_bw */
+	uint64_t lost_below_bw;                  /**< of lost_bytes: sent with below_bw (RTO losses excluded) */
 	uint64_t rtt_ns;                         /**< RTT sample from this ACK, 0 if none */
 	uint64_t inflight;                       /**< wire bytes in flight after this ACK */
 };
@@ -118,6 +121,10 @@ struct ferry_wan_rate {
 	bool round_start;
 	uint64_t round_acked;
 	uint64_t round_lost;
+	uint32_t rtt_high_run;    /**< consecutive RTT samples showing a standing queue */
+	/* random (non-congestive) loss estimate: bytes sent below the estimate, decayed */
+	uint64_t calm_acked;
+	uint64_t calm_lost;
 	/* STARTUP exit */
 	uint64_t full_bw;
 	uint32_t full_bw_cnt;
@@ -134,6 +141,7 @@ struct ferry_wan_rate {
 	uint64_t next_send_ns;
 	/* counters */
 	uint64_t loss_cuts; /**< times a round's loss above loss_react_pct cut the estimate */
+	uint64_t startup_delay_exits; /**< STARTUP ended by a standing queue (RTT), not a bw plateau */
 };
 
 /* ---- sender ---------------------------------------------------------------------------- */
@@ -252,7 +260,9 @@ struct ferry_wan_lane_tx {
 	uint64_t loss_deadline; /**< time-threshold loss timer, UINT64_MAX = not armed */
 	uint32_t probe_credit;  /**< packets allowed past cwnd/rwnd (after a timeout) */
 	uint64_t lost_pending;  /**< wire bytes declared lost by a timer, told to the rate control on the next ACK */
+	uint64_t lost_pending_below_bw; /**< wire bytes sent below the bw estimate and declared lost (not by RTO) since the last ACK */
 	uint64_t last_pn;       /**< pn of the latest transmission (pn must increase) */
+	bool reordering_seen;   /**< a loss proved spurious: packet-threshold detection waits for time too */
 	struct ferry_wan_rate rate;
 	struct ferry_wan_lane_tx_stats st;
 };

@@ -7,12 +7,17 @@
  *
  * Asserts: every batch delivered exactly once, in order, byte for byte; completion reported
  * on the sender for each batch, in order; the sender's invariants hold throughout. Prints
- * (does not assert) goodput as a share of the link and the retransmitted share at
- * 0.1 % / 70 ms RTT and 0.5 % / 200 ms RTT; asserts only a loose bound (> 50 % of the link
- * at 0.5 % loss) so a collapse fails. Time is simulated, never read from a clock.
+ * goodput as a share of the link (whose ceiling here is 1400/1494 = 93.7 %: the rest is
+ * headers) and of the payload capacity, and the retransmitted share. Asserts bounds with
+ * margin below what the rate control reaches (issue 5), so a regression fails: at
+ * 0.1 % / 70 ms and 0.5 % / 200 ms RTT retransmissions at most loss + 2 % and goodput
+ * near the link; at 30 % random loss no collapse. Time is simulated, never read from a
+ * clock.
  *
- * LANESIM_TRACE=1 in the environment prints the rate controller's state every 250 ms of
- * simulated time. Single-threaded; everything is allocated once per run.
+ * Environment, for tuning: LANESIM_TRACE=1 prints the rate controller's state every
+ * 250 ms of simulated time (LANESIM_TRACE=<ms> at that interval), LANESIM_ONLY=<substring>
+ * runs only the scenarios whose name contains it, LANESIM_SEED=<n> shifts every seed.
+ * Single-threaded; everything is allocated once per run.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -116,6 +121,7 @@ struct sim {
 	uint64_t link_drops, queue_drops;
 	uint64_t acks_seen;
 	uint64_t trace_tick;
+	uint64_t trace_ns; /* 0: no trace */
 };
 
 static void
@@ -329,11 +335,25 @@ rx_consume(struct sim *s, uint64_t now)
 	}
 }
 
-static void
+/* Returns false when LANESIM_ONLY=<substring> in the environment leaves this scenario out
+ * (for tuning one scenario with the trace); the caller then skips its checks. */
+static bool
 run(const struct scen *sc, struct result *res)
 {
 	struct sim s = { 0 };
 	char err[256];
+	const char *only = getenv("LANESIM_ONLY");
+	struct scen shifted;
+
+	memset(res, 0, sizeof(*res));
+	if (only && !strstr(sc->name, only))
+		return false;
+	if (getenv("LANESIM_SEED")) {
+		/* LANESIM_SEED=n shifts every seed: is a result more than one seed's luck? */
+		shifted = *sc;
+		shifted.seed += strtoull(getenv("LANESIM_SEED"), NULL, 10);
+		sc = &shifted;
+	}
 	uint64_t seed = sc->seed;
 
 	s.sc = sc;
@@ -393,6 +413,11 @@ run(const struct scen *sc, struct result *res)
 		fail_msg("rx create: %s", err);
 	s.tx_sched = s.rx_sched = UINT64_MAX;
 	s.pn = 1;
+	if (getenv("LANESIM_TRACE")) {
+		/* LANESIM_TRACE=1: every 250 ms; a larger value is the interval in ms */
+		uint64_t ms = strtoull(getenv("LANESIM_TRACE"), NULL, 10);
+		s.trace_ns = (ms > 1 ? ms : 250) * MS;
+	}
 
 	tx_service(&s, 0);
 	uint64_t now = 0, limit = 3600 * SEC;
@@ -412,16 +437,21 @@ run(const struct scen *sc, struct result *res)
 			break;
 		}
 		case EV_ACK: {
-			if (getenv("LANESIM_TRACE") && now / (SEC / 4) != s.trace_tick) {
+			if (s.trace_ns && now / s.trace_ns != s.trace_tick) {
 				const struct ferry_wan_rate *rr = &s.tx->rate;
-				s.trace_tick = now / (SEC / 4);
-				printf("  t=%.2f %s pace %.1f btlbw %.1f Mb/s cwnd %" PRIu64
-				       " inflight %" PRIu64 " minrtt %.1f srtt %.1f lost %u\n",
+				s.trace_tick = now / s.trace_ns;
+				printf("  t=%.3f %s g %u pace %.1f btlbw %.1f Mb/s cwnd %" PRIu64
+				       " inflight %" PRIu64 " minrtt %.1f srtt %.1f lost %u round %" PRIu64
+				       " drops q %" PRIu64 " l %" PRIu64 " queued %" PRIu64 " unsent %" PRIu64
+				       " dlv %.1f MB%s\n",
 				       (double)now / SEC, ferry_wan_rate_state_name(rr->state),
-				       ferry_wan_rate_pacing_bps(rr) / 1e6,
+				       rr->pacing_gain, ferry_wan_rate_pacing_bps(rr) / 1e6,
 				       ferry_wan_rate_btlbw_bps(rr) / 1e6, rr->cwnd, s.tx->inflight,
 				       rr->min_rtt_ns == UINT64_MAX ? -1.0 : (double)rr->min_rtt_ns / MS,
-				       (double)s.tx->srtt_ns / MS, s.tx->lost_list.n);
+				       (double)s.tx->srtt_ns / MS, s.tx->lost_list.n, rr->round_count,
+				       s.queue_drops, s.link_drops, s.tx->snd_end - s.tx->snd_una,
+				       s.tx->snd_end - s.tx->snd_nxt, s.delivered_bytes / 1e6,
+				       rr->app_limited_until ? " app-limited" : "");
 			}
 			struct pkt *p = &s.pool[e.pkt];
 			struct ferry_wan_ack a;
@@ -481,19 +511,35 @@ run(const struct scen *sc, struct result *res)
 	free(master);
 	free(s.pool);
 	free(s.heap);
+	return true;
+}
+
+/* Delivered batch bytes as a percentage of the link rate. */
+static double
+goodput_pct(const struct scen *sc, const struct result *r)
+{
+	double secs = (double)(r->end_ns - r->start_ns) / SEC;
+	return secs > 0 ? 100.0 * (double)r->bytes * 8 / secs / (double)sc->rate_bps : 0;
+}
+
+static double
+retx_pct(const struct result *r)
+{
+	return 100.0 * (double)r->txst.bytes_retx /
+	       (double)(r->txst.bytes_sent ? r->txst.bytes_sent : 1);
 }
 
 static void
 report(const struct scen *sc, const struct result *r)
 {
 	double secs = (double)(r->end_ns - r->start_ns) / SEC;
-	double goodput = secs > 0 ? (double)r->bytes * 8 / secs : 0;
-	printf("# %-28s %4.0f MB in %7.2f s sim: goodput %5.1f %% of link, retx %5.2f %% of bytes, "
+	printf("# %-28s %4.0f MB in %7.2f s sim: goodput %5.1f %% of link (%5.1f %% of payload "
+	       "capacity), retx %5.2f %% of bytes, "
 	       "pkts %" PRIu64 " (fast %" PRIu64 " time %" PRIu64 " rto %" PRIu64 "), rto fired %" PRIu64
 	       ", spurious %" PRIu64 ", srtt %.1f ms, rx dups %" PRIu64 ", drops link %" PRIu64
 	       " queue %" PRIu64 "\n",
-	       sc->name, (double)r->bytes / 1e6, secs, 100.0 * goodput / (double)sc->rate_bps,
-	       100.0 * (double)r->txst.bytes_retx / (double)(r->txst.bytes_sent ? r->txst.bytes_sent : 1),
+	       sc->name, (double)r->bytes / 1e6, secs, goodput_pct(sc, r),
+	       goodput_pct(sc, r) * (P + OVERHEAD) / P, retx_pct(r),
 	       r->txst.pkts_sent, r->txst.retx_fast, r->txst.retx_time, r->txst.retx_rto,
 	       r->txst.rto_fired, r->txst.spurious, (double)r->txst.srtt_ns / MS,
 	       r->rxst.drop[FERRY_WAN_LANE_RX_DROP_DUP_DELIVERED] +
@@ -526,21 +572,30 @@ static void
 test_sim_loss(void **state)
 {
 	(void)state;
+	/* min_goodput: % of the link that must be reached (0: none). At 30 % random loss a
+	 * sender that read loss as congestion (or BBR v1, whose 1.25 probe cannot outgrow
+	 * 30 % loss) delivered 1-6 %; now ~40-55 % at 70 ms and ~25-35 % at 200 ms RTT, where
+	 * the 64-batch send buffer stalls behind fragments lost several times (see report). */
 	static const struct {
 		const char *name;
 		uint64_t delay_ms;
 		uint32_t loss_ppm;
+		double min_goodput;
 	} cases[] = {
-		{ "35ms loss 0%", 35, 0 },     { "35ms loss 1%", 35, 10000 },
-		{ "35ms loss 10%", 35, 100000 }, { "35ms loss 30%", 35, 300000 },
-		{ "100ms loss 0%", 100, 0 },   { "100ms loss 1%", 100, 10000 },
-		{ "100ms loss 10%", 100, 100000 }, { "100ms loss 30%", 100, 300000 },
+		{ "35ms loss 0%", 35, 0, 0 },       { "35ms loss 1%", 35, 10000, 0 },
+		{ "35ms loss 10%", 35, 100000, 0 }, { "35ms loss 30%", 35, 300000, 30 },
+		{ "100ms loss 0%", 100, 0, 0 },     { "100ms loss 1%", 100, 10000, 0 },
+		{ "100ms loss 10%", 100, 100000, 0 }, { "100ms loss 30%", 100, 300000, 15 },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct scen sc = base(cases[i].name, cases[i].delay_ms, cases[i].loss_ppm, 11 + i);
 		struct result r;
-		run(&sc, &r);
+		if (!run(&sc, &r))
+			continue;
 		report(&sc, &r);
+		if (goodput_pct(&sc, &r) < cases[i].min_goodput)
+			fail_msg("%s: goodput collapsed to %.1f %% of the link (bound %.0f %%)",
+				 sc.name, goodput_pct(&sc, &r), cases[i].min_goodput);
 	}
 }
 
@@ -552,16 +607,34 @@ test_sim_outage(void **state)
 	sc.outage_start = 1 * SEC;
 	sc.outage_end = 6 * SEC;
 	struct result r;
-	run(&sc, &r);
-	report(&sc, &r);
-	assert_true(r.txst.rto_fired > 0);
+	if (run(&sc, &r)) {
+		report(&sc, &r);
+		assert_true(r.txst.rto_fired > 0);
+	}
 
 	sc = base("100ms 1% + 8 s outage, slow consumer", 100, 10000, 7);
 	sc.outage_start = 2 * SEC;
 	sc.outage_end = 10 * SEC;
 	sc.slow_consumer = true;
-	run(&sc, &r);
-	report(&sc, &r);
+	if (run(&sc, &r))
+		report(&sc, &r);
+}
+
+/*
+ * Issue 5 targets, with margin below what the simulation reaches (92-93 % and 89-90 % of
+ * the link, of a 93.7 % ceiling; retx 0.1 % and 1.0-1.2 %): retransmitted bytes at most
+ * the loss rate + 2 %, most of which used to be the sender's own overshoot into the
+ * bottleneck queue in STARTUP (7.8 % at 0.5 % loss).
+ */
+static void
+check_goodput(const struct scen *sc, const struct result *r, double min_goodput, double max_retx)
+{
+	if (goodput_pct(sc, r) < min_goodput)
+		fail_msg("%s: goodput %.1f %% of the link, below %.1f %%", sc->name,
+			 goodput_pct(sc, r), min_goodput);
+	if (retx_pct(r) > max_retx)
+		fail_msg("%s: retransmitted %.2f %% of bytes, above %.2f %%", sc->name, retx_pct(r),
+			 max_retx);
 }
 
 static void
@@ -573,18 +646,19 @@ test_sim_goodput(void **state)
 	sc.big = true;
 	sc.nbatches = 150;
 	sc.reorder_ppm = sc.dup_ppm = 0;
-	run(&sc, &r);
-	report(&sc, &r);
+	if (run(&sc, &r)) {
+		report(&sc, &r);
+		check_goodput(&sc, &r, 88.0, 0.1 + 2.0);
+	}
 
 	sc = base("goodput 0.5% 200ms RTT", 100, 5000, 6);
 	sc.big = true;
 	sc.nbatches = 150;
 	sc.reorder_ppm = sc.dup_ppm = 0;
-	run(&sc, &r);
+	if (!run(&sc, &r))
+		return;
 	report(&sc, &r);
-	double share = (double)r.bytes * 8 / ((double)(r.end_ns - r.start_ns) / SEC) / (double)sc.rate_bps;
-	if (share < 0.5)
-		fail_msg("goodput collapsed at 0.5 %% loss / 200 ms: %.1f %% of the link", 100 * share);
+	check_goodput(&sc, &r, 85.0, 0.5 + 2.0);
 }
 
 int
