@@ -822,10 +822,31 @@ ferryd_ctl_periodic(struct ferryd_ctl *c, int64_t now)
 		}
 	} else if (c->flow.emit_checkpoints && now >= c->next_ckpt) {
 		struct ferry_ckpt_round r;
-		if (ferry_ckpt_round(&c->flow, c->osync, c->ckst, NULL, 0, &r, err, sizeof(err)) == 0)
+		struct ferry_osync_store *fresh = NULL;
+		size_t bad = 0;
+		/* With a gateway group the other pairs write offset-syncs of partitions this one
+		 * does not carry; our map has them only as of the session start. Translating
+		 * with it would checkpoint their groups behind what the other target already
+		 * wrote (checkpoints are compacted: the last writer wins, and a consumer failing
+		 * over would rewind). So each round reads every pair's syncs afresh, as MM2's
+		 * checkpoint task keeps reading the offset-syncs topic. */
+		if (c->shared_flow) {
+			fresh = ferry_osync_store_new(0);
+			if (fresh == NULL ||
+			    ferry_mm2_syncs_load(&c->flow, fresh, &bad, err, sizeof(err)) != 0) {
+				ferryd_log(fd, "checkpoints: offset-syncs: %s",
+					   fresh ? err : "out of memory");
+				ferry_osync_store_free(fresh);
+				c->next_ckpt = now + c->flow.checkpoints_interval_ms;
+				return;
+			}
+		}
+		if (ferry_ckpt_round(&c->flow, fresh ? fresh : c->osync, c->ckst, NULL, 0, &r, err,
+				     sizeof(err)) == 0)
 			ferryd_count(fd, FERRYD_CTR_checkpoints, r.checkpoints);
 		else
 			ferryd_log(fd, "checkpoints: %s", err);
+		ferry_osync_store_free(fresh);
 		c->next_ckpt = now + c->flow.checkpoints_interval_ms;
 	}
 }

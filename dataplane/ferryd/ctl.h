@@ -38,6 +38,7 @@ struct ferryd_ctl {
 	unsigned abort_streak; /* exactly-once: transactions aborted since the last commit */
 	bool *commit_dirty;  /* per partition: a COMMIT is owed */
 	struct ferry_ckpt_state *ckst;
+	bool shared_flow;    /* ferry.group.id: other gateway pairs write syncs of this flow too */
 	/* source */
 	bool resume_done; /* the RESUME set of this session arrived */
 	bool new_topics;  /* the topic refresh found partitions the table lacks: restart */

@@ -557,6 +557,7 @@ run(struct ferryd *fd, const struct opts *o, uint32_t local_ip, uint32_t peer_ip
 
 	const char *gid = ferry_conf_str(fd->conf, fd->flow, "ferry.group.id");
 	grouped = gid != NULL;
+	C.shared_flow = grouped;
 	if (grouped && fd->role == FERRYD_SOURCE) {
 		int st = (int)ferry_conf_int(fd->conf, fd->flow, "ferry.group.session.timeout.ms");
 		if (ferryd_group_init(&GRP, &C, gid, st, err, sizeof(err)) != 0) {
