@@ -7,10 +7,11 @@ set -eu
 
 # python3-prometheus-client (its text parser) and dpdk-dev (dpdk-telemetry.py) are the
 # independent clients of the metrics integration tests; stunnel4 is the TLS terminator in
-# front of ferry-brokersim in tests/integration/uring_tls.sh.
+# front of ferry-brokersim in tests/integration/uring_tls.sh; libipsec-mb-dev is the
+# intel-ipsec-mb AES-GCM that benchmarks/bench_aead measures against OpenSSL.
 PKGS="build-essential pkg-config meson ninja-build clang libclang-rt-14-dev
  libdpdk-dev librdkafka-dev liburing-dev libhyperscan-dev libcmocka-dev
- libisal-dev libsnappy-dev liblz4-dev libzstd-dev libdeflate-dev
+ libisal-dev libipsec-mb-dev libsnappy-dev liblz4-dev libzstd-dev libdeflate-dev
  libssl-dev openssl libyaml-dev libpcre2-dev libmicrohttpd-dev kcat tshark python3
  python3-prometheus-client dpdk-dev curl procps stunnel4
  gnuplot-nox iperf3 iproute2 systemd"
