@@ -242,7 +242,8 @@ _("ferry.wan.control.peer", STRING, CONF_G, 0, NULL, 1, 0, NULL, NULL,          
 _("ferry.wan.control.port", INT, CONF_G, 0, "9441", 1, 65535, NULL, NULL,                          \
   "TCP port of the TLS 1.3 control channel (keys, acks of commits), both ends.")                  \
 _("ferry.wan.mtu", INT, CONF_G, 0, "1500", 1500, 9000, NULL, NULL,                                 \
-  "IP MTU of the WAN path; above 1500 needs jumbo frames end to end.")                            \
+  "IP MTU of the WAN path; above 1500 needs jumbo frames end to end (a memif port: "           \
+  "bsize=9216 in ferry.wan.ports at 9000).")                                                        \
 _("ferry.wan.rx.desc", INT, CONF_G, FERRY_CONF_F_POW2, "1024", 64, 32768, NULL, NULL,            \
   "RX descriptors per WAN queue (a power of two within the NIC's limit; hw/nics). Each holds "    \
   "an mbuf, so it enters ferry.mempool.mbufs (ferry-hwcheck --memory).")                           \

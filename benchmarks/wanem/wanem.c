@@ -18,6 +18,12 @@
  * --port-a/--port-b say otherwise. README.md and netns.sh: tap ports, and iperf3 between
  * two network namespaces through the emulator.
  *
+ * Jumbo frames: --mtu N (IP MTU, default 1500) sizes the mbufs for whole frames of 14 + 4
+ * (VLAN) + N bytes and sets the ports' MTU where the PMD has the setting. memif has none and
+ * carries any frame that fits one of its buffers; the buffers are the memif client's (bsize,
+ * default 2048), so the peers, clients of the emulator's two servers, need bsize >= 14 + N:
+ * a frame spanning memif buffers corrupts the DPDK 22.11 memif ring (see wan_dpdk.c).
+ *
  * Time zero (for --outage) is the first packet received, so a run does not depend on how
  * long the peers take to start. SIGINT/SIGTERM stop it (final stats, --json); SIGUSR1
  * prints the stats and writes --json without stopping. Exit status: 0, 1 runtime failure,
@@ -36,8 +42,11 @@
 #include <time.h>
 
 #include <rte_common.h>
+#include <rte_dev.h>
+#include <rte_devargs.h>
 #include <rte_eal.h>
 #include <rte_ethdev.h>
+#include <rte_kvargs.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
@@ -105,6 +114,7 @@ enum {
 	OPT_BUSY,
 	OPT_PORT_A,
 	OPT_PORT_B,
+	OPT_MTU,
 	OPT_HELP,
 };
 
@@ -116,6 +126,7 @@ struct wanem_conf {
 	uint64_t idle_sleep_ns;     /* 0 = busy polling */
 	const char *json;
 	int port_a, port_b; /* -1 = first / second ethdev */
+	uint16_t mtu;       /* 0 = not given: the PMDs' default MTU, 2 KB mbufs */
 };
 
 /* One direction: its ports, its link model, the packets the egress port did not take. */
@@ -183,6 +194,9 @@ usage(void)
 		"                                    10x that after 10 ms with nothing in flight\n"
 		"  --busy                            busy polling (same as --idle-sleep-us 0)\n"
 		"  --port-a ID, --port-b ID          ethdev ids (default: first and second)\n"
+		"  --mtu N                           IP MTU to forward, 68..9600 (default: the\n"
+		"                                    ports' 1500); mbufs hold whole frames, so\n"
+		"                                    lower --limit or raise EAL -m for jumbo\n"
 		"Probabilities take a %% sign; durations a unit (ns, us, ms, s). Outage times\n"
 		"count from the first packet received; packets arriving in a window are dropped,\n"
 		"and so are packets whose release time falls in it.\n");
@@ -290,6 +304,7 @@ parse_args(int argc, char **argv, struct wanem_conf *conf, char *err, size_t err
 		{ "busy", no_argument, NULL, OPT_BUSY },
 		{ "port-a", required_argument, NULL, OPT_PORT_A },
 		{ "port-b", required_argument, NULL, OPT_PORT_B },
+		{ "mtu", required_argument, NULL, OPT_MTU },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -348,6 +363,16 @@ parse_args(int argc, char **argv, struct wanem_conf *conf, char *err, size_t err
 				return -EINVAL;
 			*(c == OPT_PORT_A ? &conf->port_a : &conf->port_b) = (int)v;
 			break;
+		case OPT_MTU:
+			if (parse_u64(optarg, 9600, &v, "--mtu", err, errlen) != 0)
+				return -EINVAL;
+			if (v < RTE_ETHER_MIN_MTU) {
+				snprintf(err, errlen, "--mtu: %" PRIu64 " is below %u", v,
+					 RTE_ETHER_MIN_MTU);
+				return -EINVAL;
+			}
+			conf->mtu = (uint16_t)v;
+			break;
 		case OPT_HELP:
 			usage();
 			return 1;
@@ -365,8 +390,65 @@ parse_args(int argc, char **argv, struct wanem_conf *conf, char *err, size_t err
 
 /* ---- ports ----------------------------------------------------------------------------- */
 
+/* Largest frame of an IP MTU: Ethernet header and one VLAN tag (we forward any L2). */
+static uint32_t
+frame_len(uint16_t mtu)
+{
+	return RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN + (uint32_t)mtu;
+}
+
+/*
+ * The port's rxmode.mtu for --mtu: the MTU itself when the PMD takes it (dev_info, the
+ * overhead rte_eth_dev_configure assumes). memif has no MTU setting and reports 1518-byte
+ * frames, yet carries whatever fits one of its buffers: there, check the buffers instead
+ * (a client's bsize; a server uses its clients' and can only say so). Anything else that
+ * cannot take the MTU is an error: it would drop the big frames we are asked to forward.
+ */
 static int
-port_init(uint16_t port, struct rte_mempool *pool, char *err, size_t errlen)
+port_mtu(uint16_t port, uint16_t mtu, uint32_t *rx_mtu, char *err, size_t errlen)
+{
+	struct rte_eth_dev_info di;
+	int ret = rte_eth_dev_info_get(port, &di);
+	if (ret != 0) {
+		snprintf(err, errlen, "port %u: device info: %s", port, rte_strerror(-ret));
+		return ret;
+	}
+	uint32_t overhead = di.max_mtu != UINT16_MAX && di.max_rx_pktlen > di.max_mtu
+				    ? di.max_rx_pktlen - di.max_mtu
+				    : RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN;
+	if (di.driver_name != NULL && strcmp(di.driver_name, "net_memif") == 0) {
+		const struct rte_devargs *da = di.device ? rte_dev_devargs(di.device) : NULL;
+		struct rte_kvargs *kv = da && da->args ? rte_kvargs_parse(da->args, NULL) : NULL;
+		const char *role = kv ? rte_kvargs_get(kv, "role") : NULL;
+		const char *bs = kv ? rte_kvargs_get(kv, "bsize") : NULL;
+		unsigned long bsize = bs ? strtoul(bs, NULL, 10) : 2048;
+		bool client = role == NULL || strstr(role, "client") || strstr(role, "slave");
+		rte_kvargs_free(kv);
+		if (client && bsize < frame_len(mtu)) {
+			snprintf(err, errlen,
+				 "port %u (net_memif client): bsize %lu is below the %u-byte frames "
+				 "of --mtu %u; add bsize=%u to its devargs",
+				 port, bsize, frame_len(mtu), mtu, RTE_ALIGN_CEIL(frame_len(mtu), 1024));
+			return -EINVAL;
+		}
+		if (!client && frame_len(mtu) > 2048)
+			printf("%s: port %u (net_memif server): --mtu %u needs the clients' bsize "
+			       ">= %u\n", PROG, port, mtu, frame_len(mtu));
+		*rx_mtu = mtu + overhead <= di.max_rx_pktlen ? mtu : 0;
+		return 0;
+	}
+	if (mtu < di.min_mtu || mtu > di.max_mtu || mtu + overhead > di.max_rx_pktlen) {
+		snprintf(err, errlen, "port %u (%s) takes MTU %u..%u, frames up to %u bytes: not "
+			 "--mtu %u", port, di.driver_name ? di.driver_name : "?", di.min_mtu,
+			 di.max_mtu, di.max_rx_pktlen, mtu);
+		return -ENOTSUP;
+	}
+	*rx_mtu = mtu;
+	return 0;
+}
+
+static int
+port_init(uint16_t port, uint16_t mtu, struct rte_mempool *pool, char *err, size_t errlen)
 {
 	struct rte_eth_conf pconf;
 	uint16_t nb_rxd = NB_RXD, nb_txd = NB_TXD;
@@ -374,6 +456,8 @@ port_init(uint16_t port, struct rte_mempool *pool, char *err, size_t errlen)
 	int ret;
 
 	memset(&pconf, 0, sizeof(pconf));
+	if (mtu != 0 && (ret = port_mtu(port, mtu, &pconf.rxmode.mtu, err, errlen)) != 0)
+		return ret;
 	ret = rte_eth_dev_configure(port, 1, 1, &pconf);
 	if (ret != 0)
 		goto out_err;
@@ -626,8 +710,9 @@ write_json(const struct wanem *w, uint64_t mono, const char *path, char *err, si
 	fprintf(f,
 		"{\"tool\": \"%s\", \"seed\": %" PRIu64 ", \"elapsed_ns\": %" PRIu64
 		", \"t0_mono_ns\": %" PRIu64 ", \"since_t0_ns\": %" PRIu64
-		", \"ports\": {\"a\": \"%s\", \"b\": \"%s\"}",
-		PROG, w->conf.seed, mono - w->begin_ns, w->started ? w->t0_ns : 0, now, na, nb);
+		", \"ports\": {\"a\": \"%s\", \"b\": \"%s\"}, \"mtu\": %u",
+		PROG, w->conf.seed, mono - w->begin_ns, w->started ? w->t0_ns : 0, now, na, nb,
+		w->conf.mtu ? w->conf.mtu : RTE_ETHER_MTU);
 	for (int d = 0; d < NDIRS; d++) {
 		fprintf(f, ",\n \"%s\": {", dir_names[d]);
 		json_dir(f, &w->d[d], now);
@@ -769,11 +854,18 @@ main(int argc, char **argv)
 		limit += w.conf.dir[d].limit ? w.conf.dir[d].limit : FERRY_WANEM_DEFAULT_LIMIT;
 	unsigned int nb_mbufs = (unsigned int)(limit + 2 * (NB_RXD + NB_TXD) + 4 * BURST +
 					       (uint64_t)rte_lcore_count() * POOL_CACHE + 1024);
-	w.pool = rte_pktmbuf_pool_create("wanem_pool", nb_mbufs, POOL_CACHE, 0,
-					 RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+	/* --mtu: every frame in one mbuf (+ CRC, which some NICs store). A chain of 2 KB
+	 * mbufs would work too, but would take 5 mbufs from the pool per 9 KB frame where the
+	 * pool is sized in packets. */
+	uint32_t room = RTE_MBUF_DEFAULT_BUF_SIZE;
+	if (w.conf.mtu != 0)
+		room = RTE_MAX(room, RTE_PKTMBUF_HEADROOM + frame_len(w.conf.mtu) +
+					     RTE_ETHER_CRC_LEN);
+	w.pool = rte_pktmbuf_pool_create("wanem_pool", nb_mbufs, POOL_CACHE, 0, (uint16_t)room,
+					 (int)rte_socket_id());
 	if (w.pool == NULL)
-		rte_exit(1, "%s: cannot create a pool of %u mbufs (%s); raise EAL -m\n", PROG,
-			 nb_mbufs, rte_strerror(rte_errno));
+		rte_exit(1, "%s: cannot create a pool of %u mbufs of %u bytes (%s); raise EAL -m "
+			 "or lower --limit\n", PROG, nb_mbufs, room, rte_strerror(rte_errno));
 
 	int status = 1;
 	int d;
@@ -789,7 +881,7 @@ main(int argc, char **argv)
 	}
 	int p;
 	for (p = 0; p < 2; p++) {
-		if (port_init(w.port[p], w.pool, err, sizeof(err)) != 0) {
+		if (port_init(w.port[p], w.conf.mtu, w.pool, err, sizeof(err)) != 0) {
 			fprintf(stderr, "%s: %s\n", PROG, err);
 			goto out_stop_ports;
 		}
@@ -801,9 +893,10 @@ main(int argc, char **argv)
 	char na[RTE_ETH_NAME_MAX_LEN] = "?", nb[RTE_ETH_NAME_MAX_LEN] = "?";
 	rte_eth_dev_get_name_by_port(w.port[0], na);
 	rte_eth_dev_get_name_by_port(w.port[1], nb);
-	printf("%s: A = port %u (%s), B = port %u (%s), seed %" PRIu64 ", %s\n", PROG, w.port[0],
-	       na, w.port[1], nb, w.conf.seed,
-	       w.conf.idle_sleep_ns ? "idle back-off" : "busy polling");
+	printf("%s: A = port %u (%s), B = port %u (%s), seed %" PRIu64 ", %s, mbufs of %u "
+	       "bytes (MTU %u)\n", PROG, w.port[0], na, w.port[1], nb, w.conf.seed,
+	       w.conf.idle_sleep_ns ? "idle back-off" : "busy polling", room,
+	       w.conf.mtu ? w.conf.mtu : RTE_ETHER_MTU);
 	fflush(stdout);
 
 	main_loop(&w);

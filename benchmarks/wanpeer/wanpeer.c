@@ -14,7 +14,15 @@
  *       --role send --ca ca.crt --cert a.crt --key a.key --peer-name gw-b --kc-port 7000 \
  *       --batches 200 --seed 1 [--inject-forged 50 --inject-replay 50 --inject-trunc 50]
  *       [--rekey-at 100] [--rekey-packets 20000]
- * Both sides take the same --batches/--seed/--min-size/--max-size/--lanes/--queues.
+ * Both sides take the same --batches/--seed/--min-size/--max-size/--lanes/--queues/--mtu
+ * (the key channel refuses a peer with another MTU).
+ *
+ * Jumbo frames (--mtu up to 9000): the mbuf pool's data room holds a whole 14 + MTU frame
+ * (ferry_wan_dp_data_room) and the port is configured for the MTU where the PMD has the
+ * setting (ferry_wan_dp_port_mtu). memif has none and carries any frame that fits one of its
+ * buffers, bsize bytes (default 2048) of the memif client (the sender of a direct link, both
+ * peers behind ferry-wanem): give it bsize=9216. A client with a smaller bsize is refused,
+ * since a frame spanning memif buffers corrupts the DPDK 22.11 memif ring (wan_dpdk.c).
  *
  * Threads: the main lcore runs the key channel, the batch producer (sender) or the checker
  * (receiver) and the end-of-run exchange; one worker lcore per queue runs ferry_wan_dp_run.
@@ -73,6 +81,7 @@ struct opts {
 	bool busy, lossless;
 	uint64_t timeout_s;
 	uint32_t lane_buf_kb;
+	uint16_t mtu;
 };
 
 /* Injection state of one worker's tx tap (that worker's thread only). */
@@ -151,11 +160,12 @@ usage(void)
 		"  [--kc-host 127.0.0.1] [--kc-port 7000] [--udp-port 4789]\n"
 		"  [--batches 200] [--seed 1] [--min-size 1] [--max-size 1048576] [--lanes 4]\n"
 		"  [--queues 1] [--rate-mbps 1000] [--lane-buf-kb 4096] [--busy-poll] [--timeout 120]\n"
+		"  [--mtu 1500] (IP MTU %u..%u, the same on both peers)\n"
 		"  sender: [--inject-forged N] [--inject-replay N] [--inject-trunc N]\n"
 		"          [--rekey-at K] (force a rekey after K batches are acknowledged)\n"
 		"  both:   [--rekey-packets P] (keyset asks for a rekey every P packets)\n"
 		"  recv:   [--lossless] (direct link: every count must match exactly)\n",
-		PROG);
+		PROG, FERRY_WAN_MTU_MIN, FERRY_WAN_MTU_MAX);
 }
 
 static int
@@ -175,7 +185,7 @@ parse_opts(int argc, char **argv)
 {
 	enum { O_ROLE = 256, O_BATCHES, O_SEED, O_MIN, O_MAX, O_LANES, O_QUEUES, O_CA, O_CERT,
 	       O_KEY, O_PEER, O_KCHOST, O_KCPORT, O_UDP, O_RATE, O_FORGED, O_REPLAY, O_TRUNC,
-	       O_REKEYAT, O_REKEYPK, O_BUSY, O_LOSSLESS, O_TIMEOUT, O_LANEBUF, O_HELP };
+	       O_REKEYAT, O_REKEYPK, O_BUSY, O_LOSSLESS, O_TIMEOUT, O_LANEBUF, O_MTU, O_HELP };
 	static const struct option lo[] = {
 		{ "role", 1, NULL, O_ROLE },	       { "batches", 1, NULL, O_BATCHES },
 		{ "seed", 1, NULL, O_SEED },	       { "min-size", 1, NULL, O_MIN },
@@ -189,7 +199,8 @@ parse_opts(int argc, char **argv)
 		{ "rekey-at", 1, NULL, O_REKEYAT },    { "rekey-packets", 1, NULL, O_REKEYPK },
 		{ "busy-poll", 0, NULL, O_BUSY },      { "lossless", 0, NULL, O_LOSSLESS },
 		{ "timeout", 1, NULL, O_TIMEOUT },     { "lane-buf-kb", 1, NULL, O_LANEBUF },
-		{ "help", 0, NULL, O_HELP },	       { NULL, 0, NULL, 0 },
+		{ "mtu", 1, NULL, O_MTU },	       { "help", 0, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t v;
 	int c;
@@ -207,6 +218,7 @@ parse_opts(int argc, char **argv)
 	o.rate_mbps = 1000;
 	o.timeout_s = 120;
 	o.lane_buf_kb = 4096;
+	o.mtu = FERRY_WAN_MTU_DEFAULT;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		const char *a = optarg;
 		int bad = 0;
@@ -243,6 +255,10 @@ parse_opts(int argc, char **argv)
 		case O_LOSSLESS: o.lossless = true; break;
 		case O_TIMEOUT: bad = num(a, 1, 3600, &o.timeout_s); break;
 		case O_LANEBUF: bad = num(a, 64, 1u << 20, &v); o.lane_buf_kb = (uint32_t)v; break;
+		case O_MTU:
+			bad = num(a, FERRY_WAN_MTU_MIN, FERRY_WAN_MTU_MAX, &v);
+			o.mtu = (uint16_t)v;
+			break;
 		default:
 			usage();
 			return -1;
@@ -407,8 +423,14 @@ static int
 port_setup(uint16_t port, struct rte_mempool *mp)
 {
 	struct rte_eth_conf pc;
+	char msg[256];
 	memset(&pc, 0, sizeof(pc));
-	int rc = rte_eth_dev_configure(port, o.queues, o.queues, &pc);
+	int rc = ferry_wan_dp_port_mtu(port, o.mtu, &pc.rxmode.mtu, msg, sizeof(msg));
+	if (msg[0])
+		fprintf(stderr, "%s: %s\n", PROG, msg);
+	if (rc != 0)
+		return rc;
+	rc = rte_eth_dev_configure(port, o.queues, o.queues, &pc);
 	if (rc != 0)
 		return rc;
 	for (uint16_t q = 0; q < o.queues; q++) {
@@ -532,6 +554,12 @@ run_send(struct ferry_wan_keychan *kc, uint64_t deadline, uint8_t **bufs)
 		trunc += atomic_load(&inj[q].trunc);
 	}
 	print_stats("sender", &s);
+	/* Frame sizes: the evidence that a jumbo MTU was really used (tests check it). */
+	printf("sender: mtu %u: up to %zu payload bytes per packet; DATA packets carried %.0f "
+	       "on average; %" PRIu64 " frames sent, %.0f bytes on average\n",
+	       o.mtu, ferry_wan_max_payload(o.mtu),
+	       s.tx_data ? (double)s.tx_payload_bytes / (double)s.tx_data : 0.0, s.tx_pkts,
+	       s.tx_pkts ? (double)s.tx_bytes / (double)s.tx_pkts : 0.0);
 	printf("sender: %" PRIu64 " batches acknowledged in %.2f s; retx %" PRIu64 " pkts (%.2f %% "
 	       "of payload bytes); srtt %.3f ms, min rtt %.3f ms; injected forged %" PRIu64
 	       " replay %" PRIu64 " trunc %" PRIu64 "; epoch %u, rekeys %" PRIu64 "\n",
@@ -593,6 +621,11 @@ run_recv(struct ferry_wan_keychan *kc, uint64_t deadline)
 		if (now_ns() > deadline) {
 			fprintf(stderr, "%s: timeout: %" PRIu64 "/%" PRIu64 " batches, DONE %s\n", PROG,
 				got, o.batches, have_done ? "received" : "not received");
+			/* The counters say where packets went (drops by reason, chained frames). */
+			struct ferry_wan_dp_stats s;
+			stats_sum(&s);
+			print_stats("receiver", &s);
+			free(want);
 			return 1;
 		}
 		/* Spin while batches arrive; after an empty round wait up to 1 ms, so the checker
@@ -675,6 +708,10 @@ run_recv(struct ferry_wan_keychan *kc, uint64_t deadline)
 			break;
 	}
 	print_stats("receiver", &s);
+	printf("receiver: mtu %u: %" PRIu64 " frames received, %.0f bytes on average, %" PRIu64
+	       " in chained mbufs\n",
+	       o.mtu, s.rx_pkts, s.rx_pkts ? (double)s.rx_bytes / (double)s.rx_pkts : 0.0,
+	       s.rx_linearized);
 	double secs = t_last > t_first ? (double)(t_last - t_first) / NS : 0;
 	uint64_t injected = forged + replayed + trunc;
 	/* Accepted packets can only be the sender's own, each at most once (the replay window):
@@ -746,8 +783,18 @@ main(int argc, char **argv)
 	if (rte_lcore_count() < (unsigned)o.queues + 1)
 		rte_exit(2, "%s: %u queues need %u lcores (-l)\n", PROG, o.queues, o.queues + 1);
 	uint16_t port = 0;
-	struct rte_mempool *mp = rte_pktmbuf_pool_create("wanpeer", 8192 * o.queues + 4096, 256, 0,
-							 RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
+	/* Every frame in one mbuf (the transport builds each in one). The mbuf count was set
+	 * for 2 KB buffers; with larger ones keep about the same memory, but never fewer than
+	 * a NIC's rx and tx rings and the lcore caches hold (memif needs far fewer). */
+	uint16_t room = ferry_wan_dp_data_room(o.mtu);
+	unsigned nmbufs = 8192 * o.queues + 4096;
+	if (room > RTE_MBUF_DEFAULT_BUF_SIZE) {
+		unsigned floor = 2048 * o.queues + 256 * rte_lcore_count() + 2048;
+		nmbufs = (unsigned)((uint64_t)nmbufs * RTE_MBUF_DEFAULT_BUF_SIZE / room);
+		nmbufs = RTE_MAX(nmbufs, floor);
+	}
+	struct rte_mempool *mp =
+	    rte_pktmbuf_pool_create("wanpeer", nmbufs, 256, 0, room, rte_socket_id());
 	if (mp == NULL)
 		rte_exit(77, "%s: mempool: %s (skipping)\n", PROG, rte_strerror(rte_errno));
 	if (port_setup(port, mp) != 0)
@@ -784,6 +831,7 @@ main(int argc, char **argv)
 	dc.link.local = (struct ferry_wan_addr){ { 2, 0, 0, 0, 0, (uint8_t)me }, me, o.udp_port };
 	dc.link.peer = (struct ferry_wan_addr){ { 2, 0, 0, 0, 0, (uint8_t)(me ^ 3) }, me ^ 3,
 						 o.udp_port };
+	dc.link.mtu = o.mtu;
 	dc.key.replay_window = 1u << 16;
 	if (o.rekey_packets) {
 		dc.key.rekey_packets = o.rekey_packets;

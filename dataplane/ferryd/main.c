@@ -281,13 +281,21 @@ worker_main(void *arg)
 	return 0;
 }
 
+/* Configure and start the WAN port for nq queues and the link's IP MTU (ferry.wan.mtu):
+ * a port that cannot carry 14 + mtu-byte frames is refused here rather than found out as
+ * silent loss of every full-size packet. */
 static int
-port_setup(uint16_t port, uint16_t nq, char *err, size_t errlen)
+port_setup(const struct ferryd *fd, uint16_t port, uint16_t nq, uint16_t mtu, char *err,
+	   size_t errlen)
 {
 	struct rte_eth_conf pc;
 	int rc;
 
 	memset(&pc, 0, sizeof(pc));
+	if ((rc = ferry_wan_dp_port_mtu(port, mtu, &pc.rxmode.mtu, err, errlen)) != 0)
+		return rc;
+	if (err[0])
+		ferryd_log(fd, "%s", err);
 	if ((rc = rte_eth_dev_configure(port, nq, nq, &pc)) != 0)
 		return ferry_errf(rc, err, errlen, "port %u: configure %u queues: %s", port, nq,
 				  rte_strerror(-rc));
@@ -961,14 +969,17 @@ main(int argc, char **argv)
 		goto out_eal;
 	}
 	port_id = 0;
-	mp = rte_pktmbuf_pool_create("ferryd", 16383, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+	/* The transport builds every frame in one mbuf: the data room follows ferry.wan.mtu
+	 * (9 KB buffers at MTU 9000, so the pool is ~150 MB then). */
+	uint16_t wan_mtu = (uint16_t)ferry_conf_int(conf, -1, "ferry.wan.mtu");
+	mp = rte_pktmbuf_pool_create("ferryd", 16383, 256, 0, ferry_wan_dp_data_room(wan_mtu),
 				     rte_socket_id());
 	if (mp == NULL) {
 		ferryd_log(fd, "packet pool: %s (raise -m or configure hugepages)",
 			   rte_strerror(rte_errno));
 		goto out_eal;
 	}
-	if (port_setup(port_id, fd->nqueues, err, sizeof(err)) != 0) {
+	if (port_setup(fd, port_id, fd->nqueues, wan_mtu, err, sizeof(err)) != 0) {
 		ferryd_log(fd, "%s", err);
 		goto out_pool;
 	}
@@ -990,7 +1001,7 @@ main(int argc, char **argv)
 	dpc.link.peer.ip = peer_ip;
 	dpc.link.local.port = dpc.link.peer.port =
 	    (uint16_t)ferry_conf_int(conf, -1, "ferry.wan.udp.port");
-	dpc.link.mtu = (uint16_t)ferry_conf_int(conf, -1, "ferry.wan.mtu");
+	dpc.link.mtu = wan_mtu;
 	dpc.key.replay_window = 1u << 16;
 	if (ferry_conf_int(conf, -1, "ferry.wan.rate.mbps") > 0)
 		dpc.lane_tx.rate.ceiling_bps =

@@ -27,10 +27,14 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <rte_dev.h>
+#include <rte_devargs.h>
 #include <rte_ethdev.h>
+#include <rte_kvargs.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
@@ -145,6 +149,96 @@ ferry_wan_dp_conf_default(struct ferry_wan_dp_conf *conf)
 	conf->ring_size = 1024;
 	conf->idle_polls = 32;
 	conf->idle_sleep_us = 200;
+}
+
+uint16_t
+ferry_wan_dp_data_room(uint16_t mtu)
+{
+	if (mtu < FERRY_WAN_MTU_MIN || mtu > FERRY_WAN_MTU_MAX)
+		return 0;
+	size_t room = RTE_PKTMBUF_HEADROOM + FERRY_WAN_ETH_LEN + (size_t)mtu + RTE_ETHER_CRC_LEN;
+	return (uint16_t)RTE_MAX(room, (size_t)RTE_MBUF_DEFAULT_BUF_SIZE);
+}
+
+/*
+ * memif and frames longer than its buffers. The PMD has no MTU: its tx spreads a frame over
+ * as many bsize-byte ring buffers as it needs (MEMIF_DESC_FLAG_NEXT) and its rx copies them
+ * into an mbuf chain, with no length check. But in DPDK 22.11 (and in the newer upstream
+ * source we read) the copy tx sets NEXT on a chain's buffers and never clears it on the
+ * first buffer of a later packet that reuses the slot; a single-buffer packet there then
+ * looks chained, the rx follows NEXT past the slots that were published, and the ring is
+ * corrupt from then on (seen with ferry-wanpeer at MTU 9000 and the default bsize: the
+ * receiver read stale slots millions of times, replays and bad lengths). So no frame may
+ * span buffers: the buffers are the client's (it creates the shared memory; the server
+ * uses the sizes it finds in the descriptors), and its bsize (default 2048) must hold
+ * 14 + MTU. A client's devargs are checked here; a server can only be told.
+ */
+static int
+memif_check(const struct rte_eth_dev_info *di, uint16_t port, uint16_t mtu, char *msg,
+	    size_t msglen)
+{
+	const struct rte_devargs *da = di->device ? rte_dev_devargs(di->device) : NULL;
+	struct rte_kvargs *kv = da && da->args ? rte_kvargs_parse(da->args, NULL) : NULL;
+	const char *role = kv ? rte_kvargs_get(kv, "role") : NULL;
+	const char *bs = kv ? rte_kvargs_get(kv, "bsize") : NULL;
+	bool client = role == NULL || strstr(role, "client") || strstr(role, "slave");
+	unsigned long bsize = bs ? strtoul(bs, NULL, 10) : 2048; /* the PMD's default */
+	unsigned frame = FERRY_WAN_ETH_LEN + mtu;
+	int rc = 0;
+
+	if (client && bsize < frame) {
+		snprintf(msg, msglen,
+			 "port %u (net_memif client): bsize %lu is below the %u-byte frames of MTU "
+			 "%u; add bsize=%u (or more) to its devargs (a frame spanning memif buffers "
+			 "corrupts the DPDK 22.11 memif ring)",
+			 port, bsize, frame, mtu, RTE_ALIGN_CEIL(frame, 1024));
+		rc = -EINVAL;
+	} else if (!client && frame > 2048) {
+		snprintf(msg, msglen,
+			 "port %u (net_memif server): MTU %u needs the memif client's bsize >= %u "
+			 "(its buffers are used; a frame spanning buffers corrupts the ring)",
+			 port, mtu, frame);
+	}
+	rte_kvargs_free(kv);
+	return rc;
+}
+
+int
+ferry_wan_dp_port_mtu(uint16_t port, uint16_t mtu, uint32_t *rx_mtu, char *msg, size_t msglen)
+{
+	struct rte_eth_dev_info di;
+	int rc = rte_eth_dev_info_get(port, &di);
+
+	*rx_mtu = 0;
+	if (msglen)
+		msg[0] = 0;
+	if (rc != 0) {
+		snprintf(msg, msglen, "port %u: device info: %s", port, rte_strerror(-rc));
+		return rc;
+	}
+	bool memif = di.driver_name != NULL && strcmp(di.driver_name, "net_memif") == 0;
+	if (memif && (rc = memif_check(&di, port, mtu, msg, msglen)) != 0)
+		return rc;
+	/* The overhead rte_eth_dev_configure assumes (eth_dev_get_overhead_len in 22.11): the
+	 * PMD's own when it gives both limits, else Ethernet header + CRC. */
+	uint32_t overhead = di.max_mtu != UINT16_MAX && di.max_rx_pktlen > di.max_mtu
+				    ? di.max_rx_pktlen - di.max_mtu
+				    : RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN;
+	if (mtu >= di.min_mtu && mtu <= di.max_mtu && mtu + overhead <= di.max_rx_pktlen) {
+		*rx_mtu = mtu;
+		return 0;
+	}
+	/* memif reports max_rx_pktlen = RTE_ETHER_MAX_LEN and has no mtu_set, yet carries any
+	 * frame its buffers hold (memif_check): leave the PMD's default, configuring the MTU
+	 * would only fail. */
+	if (memif)
+		return 0;
+	snprintf(msg, msglen,
+		 "port %u (%s) takes MTU %u..%u and frames up to %u bytes: it cannot carry the "
+		 "link's MTU %u (jumbo frames need a port that takes them)",
+		 port, di.driver_name ? di.driver_name : "?", di.min_mtu, di.max_mtu,
+		 di.max_rx_pktlen, mtu);
+	return -ENOTSUP;
 }
 
 struct ferry_wan_keybox *

@@ -155,6 +155,31 @@ struct ferry_wan_dp *ferry_wan_dp_create(const struct ferry_wan_dp_conf *conf, c
 /** Free everything. The worker must have stopped. NULL is a no-op. */
 void ferry_wan_dp_free(struct ferry_wan_dp *dp);
 
+/* ---- port and pool set-up (jumbo frames) -------------------------------------------------- */
+
+/**
+ * The data room (rte_pktmbuf_pool_create's data_room_size) of a pool whose mbufs hold a
+ * whole frame of a link with this IP MTU: RTE_PKTMBUF_HEADROOM + 14 + mtu + 4 (the CRC,
+ * which some NICs write into the buffer even when they strip it), and never less than
+ * RTE_MBUF_DEFAULT_BUF_SIZE. ferry_wan_dp_create refuses a pool below headroom + 14 + mtu:
+ * every frame is built in one mbuf. 0 if mtu is outside FERRY_WAN_MTU_MIN..MAX.
+ */
+uint16_t ferry_wan_dp_data_room(uint16_t mtu);
+
+/**
+ * The MTU to put in rte_eth_conf.rxmode.mtu (a uint32_t) before rte_eth_dev_configure (@locality main,
+ * before the port is configured). 0 with *rx_mtu = mtu when the PMD says it takes frames of
+ * 14 + mtu (+ its own overhead). net_memif reports 1518-byte frames at most and has no MTU
+ * setting, yet carries any frame that fits one of its buffers: for it, 0 with *rx_mtu = 0
+ * (the PMD default), but -EINVAL when it is a memif client whose devarg bsize (default 2048)
+ * is below 14 + mtu (a frame spanning buffers corrupts the 22.11 memif ring; wan_dpdk.c),
+ * and a note in msg when it is a server (the client's bsize counts). Otherwise -ENOTSUP (the
+ * port cannot carry the link's frames) or the error of rte_eth_dev_info_get, with a
+ * message. msg is "" when there is nothing to say.
+ */
+int ferry_wan_dp_port_mtu(uint16_t port, uint16_t mtu, uint32_t *rx_mtu, char *msg,
+			  size_t msglen);
+
 /** The key mailbox of this worker (give it to the key channel; stream = queue_id). */
 struct ferry_wan_keybox *ferry_wan_dp_keybox(struct ferry_wan_dp *dp);
 

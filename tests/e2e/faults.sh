@@ -9,7 +9,8 @@
 #   CASE: kill-source | kill-target | sigterm | broker | leader | outage | loss | reload |
 #         corrupt | abort (eos only: target Produce requests fail, transactions abort) |
 #         group (two gateway pairs share the flow through ferry.group.id) |
-#         topic (a topic created mid-run joins) | clean
+#         topic (a topic created mid-run joins) | jumbo (ferry.wan.mtu = 9000, 2 % loss;
+#         ferry-wanem must have seen frames above 1514 bytes) | clean
 #   MODE: idempotent (default: idempotent producer, offset-syncs on the source, restarts
 #         reconciled from the offset-syncs) or eos (ferry.exactly.once: the target writes each
 #         batch and its offset-syncs in one Kafka transaction; offset-syncs on the target)
@@ -42,10 +43,17 @@ if [ "$CASE" = group ]; then
 ferry.group.session.timeout.ms = 6000
 groups = ferry-london-singapore"
 fi
+if [ "$CASE" = jumbo ]; then
+	# memif buffers are the clients' (the gateways'): one 9216-byte buffer per frame
+	EXTRA="${EXTRA:+$EXTRA
+}ferry.wan.mtu = 9000"
+	E2E_MEMIF_ARGS=",bsize=9216"
+fi
 e2e_mock singapore london.trades:4 london.orders:3 london.heartbeats:1 heartbeats:1 london.checkpoints.internal:1 $SYNCS_T
 IMP="--delay 10ms"
 [ "$CASE" = loss ] && IMP="--delay 10ms --loss 5% --reorder 2%,3ms"
 [ "$CASE" = outage ] && IMP="--delay 10ms --outage 6s+10s"
+[ "$CASE" = jumbo ] && IMP="--delay 10ms --loss 2% --mtu 9000 --limit 4096"
 e2e_wanem "$IMP"
 RULES=$SRC/tests/e2e/rules-e2e.yaml
 cp "$RULES" "$T/rules.yaml"
@@ -237,6 +245,20 @@ if [ "$CASE" = group ]; then
 	else
 		echo "checkpoints of ferry-london-singapore = translation via offset-syncs ($(wc -l <"$T/xlate-syncs.txt") partitions)"
 	fi
+fi
+if [ "$CASE" = jumbo ]; then
+	# jumbo frames really crossed: the emulator's london -> singapore bytes per packet
+	# above what MTU 1500 allows (SIGUSR1: ferry-wanem writes its --json now)
+	kill -USR1 "$WANEM_PID"; sleep 1
+	python3 - "$T/wanem.json" <<'PY' || rc=1
+import json, sys
+a = json.load(open(sys.argv[1]))["a2b"]
+per = a["rx_bytes"] / max(a["rx_pkts"], 1)
+print(f"ferry-wanem a2b: {a['rx_pkts']} packets, {per:.0f} bytes per packet")
+big = per > 1514
+print("jumbo frames crossed" if big else "FAIL: no frame above 1514 bytes on average")
+sys.exit(0 if big else 1)
+PY
 fi
 cat "$T/verify.txt"
 # shellcheck disable=SC2046

@@ -111,6 +111,7 @@ e2e_wanem() {
 
 # e2e_config NAME RULES [EXTRA LINES]: write $T/NAME.properties. NAME is source or target,
 # or source2/target2 for a second gateway pair (its own WAN link and key channel port).
+# E2E_MEMIF_ARGS: devargs appended to the gateway's memif port (jumbo: ",bsize=9216").
 e2e_config() {
 	name=$1 rules=$2
 	role=${name%2}; w=${name#"$role"}; kcp=$(( ${E2E_KC_PORT:-19441} + ${w:-0} ))
@@ -133,7 +134,7 @@ ferry.metrics.port = $mp
 ferry.lcore.control = 0
 ferry.lcores.io = 1
 ferry.lcores.worker = 2
-ferry.wan.ports = net_memif0,role=client,socket=$T/$sock.sock,socket-abstract=no
+ferry.wan.ports = net_memif0,role=client,socket=$T/$sock.sock,socket-abstract=no${E2E_MEMIF_ARGS:-}
 ferry.wan.local.ip = $lip
 ferry.wan.peer.ip = $pip
 ferry.wan.control.port = $kcp

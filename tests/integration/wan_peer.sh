@@ -9,7 +9,12 @@
 #     clean, 2 queues; forged + replayed + truncated injection with exact counts (0 accepted);
 #     rekey forced mid-transfer plus packet-count rekeys, no packet lost (--lossless);
 #   through ferry-wanem (both peers memif clients of its two servers), when given:
-#     1 %, 10 %, 30 % loss with reordering, duplication and corruption, and a 10 s outage.
+#     1 %, 10 %, 30 % loss with reordering, duplication and corruption, and a 10 s outage;
+#   jumbo frames (MTU 9000, memif bsize=9216 on both peers, ferry-wanem --mtu 9000): direct
+#     with injection (--lossless), through ferry-wanem with 2 % loss and the other
+#     impairments, each checking the frames really were ~9000 bytes (the sender's mean frame
+#     and ferry-wanem's a2b bytes per packet above 7000, where MTU 1500 allows 1514); and
+#     peers with different MTUs, which the key channel must refuse ("configuration mismatch").
 # Every DPDK process runs with --no-huge and its own --file-prefix; sockets and certificates
 # live in a private temp dir. Exit 77 (skip) when DPDK cannot start or openssl is missing.
 set -u
@@ -46,6 +51,11 @@ EAL="--no-huge -m 256 --no-pci --lcores (0-2)@(0-1)"
 KCPORT=$((20000 + $$ % 12000))
 FAILS=0
 N=0
+# Per-case knobs (set before run_case, reset after): MIF, devargs appended to both peers'
+# memif ports; RARGS, receiver-only arguments; EXPECT_FAIL, a pattern one peer's log must
+# show when both peers are meant to fail; MINFRAME, the least mean frame size (bytes) the
+# sender, and ferry-wanem when there is one, must report.
+MIF= RARGS= EXPECT_FAIL= MINFRAME=
 
 # wait_file PATH: up to 20 s for a memif server's socket to appear.
 wait_file() {
@@ -83,15 +93,15 @@ run_case() {
 	fi
 	# shellcheck disable=SC2086
 	"$PEER" $EAL --file-prefix "wpr$$n$N" \
-		--vdev "net_memif0,role=$rrole,socket=$sock_r,socket-abstract=no" -- \
+		--vdev "net_memif0,role=$rrole,socket=$sock_r,socket-abstract=no$MIF" -- \
 		--role recv --ca "$T/ca.crt" --cert "$T/gw-b.crt" --key "$T/gw-b.key" \
-		--peer-name gw-a --kc-port $KCPORT $common >"$T/recv$N.log" 2>&1 &
+		--peer-name gw-a --kc-port $KCPORT $common $RARGS >"$T/recv$N.log" 2>&1 &
 	rpid=$!
 	# The receiver is the memif server of a direct link: its socket must exist first.
 	[ $# -ge 4 ] || wait_file "$sock_r"
 	# shellcheck disable=SC2086
 	"$PEER" $EAL --file-prefix "wps$$n$N" \
-		--vdev "net_memif0,role=$srole,socket=$sock_s,socket-abstract=no" -- \
+		--vdev "net_memif0,role=$srole,socket=$sock_s,socket-abstract=no$MIF" -- \
 		--role send --ca "$T/ca.crt" --cert "$T/gw-a.crt" --key "$T/gw-a.key" \
 		--peer-name gw-b --kc-port $KCPORT $common $sargs >"$T/send$N.log" 2>&1
 	src=$?
@@ -109,7 +119,36 @@ run_case() {
 		tail -n 5 "$T/send$N.log" "$T/recv$N.log"
 		exit 77
 	fi
-	if [ $src -ne 0 ] || [ $rrc -ne 0 ]; then
+	if [ -n "$EXPECT_FAIL" ]; then
+		if [ $src -ne 0 ] && [ $rrc -ne 0 ] &&
+			grep -h "$EXPECT_FAIL" "$T/send$N.log" "$T/recv$N.log" >"$T/why$N"; then
+			sed "s/^/# $name: /" "$T/why$N"
+			echo "ok $N - $name"
+		else
+			echo "FAIL: $name (sender $src, receiver $rrc; want both to fail with" \
+				"'$EXPECT_FAIL')"
+			tail -n 5 "$T/send$N.log" "$T/recv$N.log"
+			FAILS=$((FAILS + 1))
+		fi
+		return
+	fi
+	bad=
+	if [ -n "$MINFRAME" ]; then
+		# sender: "... N frames sent, M bytes on average"; wanem: "a2b in N pkt M B ..."
+		f=$(sed -n 's/^sender: mtu .* frames sent, \([0-9]*\) bytes on average.*/\1/p' \
+			"$T/send$N.log")
+		grep -h '^sender: mtu' "$T/send$N.log" | sed "s/^/# $name: /"
+		[ -n "$f" ] && [ "$f" -gt "$MINFRAME" ] || bad="sender's mean frame '$f' <= $MINFRAME"
+		if [ $# -ge 4 ]; then
+			w=$(awk '/ferry-wanem final/ { f = 1 } f && $1 == "a2b" && $3 > 0 {
+				printf "%d", $5 / $3; exit }' "$T/wanem$N.log")
+			echo "# $name: ferry-wanem a2b: ${w:-?} bytes per packet"
+			[ -n "$w" ] && [ "$w" -gt "$MINFRAME" ] ||
+				bad="$bad${bad:+; }ferry-wanem's a2b bytes per packet '$w' <= $MINFRAME"
+		fi
+	fi
+	if [ $src -ne 0 ] || [ $rrc -ne 0 ] || [ -n "$bad" ]; then
+		[ -n "$bad" ] && echo "FAIL: $name: $bad"
 		echo "FAIL: $name (sender $src, receiver $rrc)"
 		echo "--- receiver"; tail -n 15 "$T/recv$N.log"
 		echo "--- sender"; tail -n 15 "$T/send$N.log"
@@ -140,6 +179,23 @@ if [ -n "$WANEM" ]; then
 	run_case "wanem 10 s outage" "--batches 80 --max-size 262144 --lanes 3 --rate-mbps 20 --seed 24 --timeout 150" \
 		"--rekey-at 40" "$IMP --loss 1% --outage 200ms+10s"
 fi
+
+# (c) jumbo frames. memif's buffers (bsize, default 2048) are the client's and must hold a
+# whole 9014-byte frame: ferry-wanpeer refuses a smaller bsize (wan_dpdk.c says why).
+MIF=",bsize=9216" MINFRAME=7000
+run_case "direct jumbo MTU 9000 (injection, lossless)" \
+	"--mtu 9000 --batches 100 --min-size 16384 --max-size 262144 --seed 41 --lanes 3 --lossless --timeout 60" \
+	"--inject-forged 30 --inject-trunc 30"
+if [ -n "$WANEM" ]; then
+	run_case "wanem jumbo MTU 9000, 2% loss" \
+		"--mtu 9000 --batches 80 --min-size 16384 --max-size 262144 --lanes 3 --rate-mbps 200 --seed 42 --timeout 60" \
+		"" "--mtu 9000 --limit 2048 $IMP --loss 2%"
+fi
+MINFRAME=
+RARGS="--mtu 1500" EXPECT_FAIL="configuration mismatch.*mtu"
+run_case "MTU mismatch (9000 vs 1500) refused by the key channel" \
+	"--batches 10 --seed 43 --lanes 3 --timeout 30" "--mtu 9000"
+MIF= RARGS= EXPECT_FAIL=
 
 [ $FAILS -eq 0 ] || { echo "FAIL: $FAILS case(s)"; exit 1; }
 echo "PASS: $N case(s)"
