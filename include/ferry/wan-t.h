@@ -148,7 +148,10 @@ struct evp_cipher_ctx_st; /* OpenSSL EVP_CIPHER_CTX, opaque here */
  * thread-safe); each worker lcore has its own.
  */
 struct ferry_wan_aead {
-	struct evp_cipher_ctx_st *ctx;
+	struct evp_cipher_ctx_st *ctx; /* OpenSSL build (no intel-ipsec-mb) */
+	void *imb_mgr;                 /* intel-ipsec-mb: the lcore's IMB_MGR */
+	void *imb;                     /* intel-ipsec-mb: expanded key and GCM scratch (crypto.c) */
+	void *imb_raw;                 /* intel-ipsec-mb: the allocation imb is aligned in */
 	uint8_t iv[FERRY_WAN_IV_LEN];
 	bool seal;  /**< initialised for sealing (true) or opening */
 	bool keyed; /**< a key is installed */
