@@ -61,6 +61,7 @@
 #include <rte_mbuf.h>
 #include <rte_version.h>
 
+#include "bench_clock.h"
 #include "ferry/wan.h"
 
 #define AEAD_BURST    32
@@ -938,21 +939,6 @@ engine_slice(struct aead_engine *e, const struct aead_ref *ref, size_t len, enum
 	return 0;
 }
 
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double
-median(double *v, unsigned n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 static void
 cpu_model(char *out, size_t outlen)
 {
@@ -1200,7 +1186,7 @@ main(int argc, char **argv)
 				double v[AEAD_MAX_ROUNDS];
 				for (unsigned r = 0; r < rounds; r++)
 					v[r] = eng[k].samples[r][op];
-				eng[k].mbps[si][op] = median(v, rounds);
+				eng[k].mbps[si][op] = bench_median(v, rounds);
 				eng[k].ns_pkt[si][op] = (double)len * 1e3 / eng[k].mbps[si][op];
 			}
 		}

@@ -43,6 +43,7 @@
 #include <hs_compile.h>
 #include <hs_runtime.h>
 
+#include "bench_clock.h"
 #include "ferry/common.h"
 #include "ferry/compress.h"
 #include "ferry/kafka.h"
@@ -337,20 +338,6 @@ naive_compile(const struct ferry_rules *rs, hs_database_t **db)
 	return rc == HS_SUCCESS ? 0 : -1;
 }
 
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double
-median(double *v, unsigned n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 static void
 usage(FILE *f)
 {
@@ -490,7 +477,7 @@ main(int argc, char **argv)
 	for (int i = 0; i < N_SETS; i++) {
 		for (int k = 0; k < K__N; k++)
 			if (on[i][k])
-				med[i][k] = median(gbps[i][k], o.rounds);
+				med[i][k] = bench_median(gbps[i][k], o.rounds);
 		size_t rewritten = 0;
 		for (size_t b = 0; b < sets[i].n; b++)
 			rewritten += sets[i].last_kind[b] == FERRY_POLICY_RES_REWRITTEN;

@@ -194,22 +194,14 @@ report(int what, uint64_t records, const struct meter *m, double *per_cpu)
 	       m->wall, (double)records / 1e6);
 }
 
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
+/* The median of a row of results (copied: the rows stay in round order). */
 static double
 median(const double *v, int n)
 {
 	double s[MAX_ROUNDS];
 
 	memcpy(s, v, sizeof(*v) * (size_t)n);
-	qsort(s, (size_t)n, sizeof(*s), cmp_double);
-	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+	return bench_median(s, (unsigned)n);
 }
 
 /* How the bytes moved (whole run, set-up included): what a profile of the kernel side needs. */
