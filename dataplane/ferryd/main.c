@@ -970,13 +970,18 @@ main(int argc, char **argv)
 	}
 	port_id = 0;
 	/* The transport builds every frame in one mbuf: the data room follows ferry.wan.mtu
-	 * (9 KB buffers at MTU 9000, so the pool is ~150 MB then). */
+	 * (9 KB buffers at MTU 9000); how many comes from ferry.mempool.mbufs, which the hw/
+	 * profiles size with the memory formula (ferry-hwcheck --memory). */
 	uint16_t wan_mtu = (uint16_t)ferry_conf_int(conf, -1, "ferry.wan.mtu");
-	mp = rte_pktmbuf_pool_create("ferryd", 16383, 256, 0, ferry_wan_dp_data_room(wan_mtu),
-				     rte_socket_id());
+	unsigned nmbufs = (unsigned)ferry_conf_int(conf, -1, "ferry.mempool.mbufs");
+	uint16_t room = ferry_wan_dp_data_room(wan_mtu);
+	mp = rte_pktmbuf_pool_create("ferryd", nmbufs, 256, 0, room, rte_socket_id());
 	if (mp == NULL) {
-		ferryd_log(fd, "packet pool: %s (raise -m or configure hugepages)",
+		ferryd_log(fd, "packet pool of ferry.mempool.mbufs = %u mbufs of %u bytes (%.0f MB): "
+			   "%s (lower it, raise -m or configure hugepages)",
+			   nmbufs, (unsigned)room, (double)nmbufs * room / 1e6,
 			   rte_strerror(rte_errno));
+		ret = 2;
 		goto out_eal;
 	}
 	if (port_setup(fd, port_id, fd->nqueues, wan_mtu, err, sizeof(err)) != 0) {

@@ -37,6 +37,10 @@ expect "bad rules" 2 "bad.yaml:[0-9]*"
 e2e_config source "" "ferry.wan.ports = 0000:99:00.0"
 expect "missing port" 2 "no WAN port"
 
+# more mbufs than the memory given (-m 512): refused at start, naming the key and the size
+e2e_config source "" "ferry.mempool.mbufs = 1048575"
+expect "packet pool too large" 2 "packet pool of ferry.mempool.mbufs = 1048575 mbufs"
+
 # a SASL mechanism the data path does not speak (Kerberos): named with its line
 e2e_config source "" "london.security.protocol = SASL_PLAINTEXT" "london.sasl.mechanism = GSSAPI" \
 	"london.sasl.kerberos.service.name = kafka"

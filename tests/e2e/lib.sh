@@ -112,6 +112,8 @@ e2e_wanem() {
 # e2e_config NAME RULES [EXTRA LINES]: write $T/NAME.properties. NAME is source or target,
 # or source2/target2 for a second gateway pair (its own WAN link and key channel port).
 # E2E_MEMIF_ARGS: devargs appended to the gateway's memif port (jumbo: ",bsize=9216").
+# ferry.mempool.mbufs is 16383, not the gateway-host default: two or four gateways share this
+# host, each with --no-huge -m 1024 (9 KB mbufs at MTU 9000).
 e2e_config() {
 	name=$1 rules=$2
 	role=${name%2}; w=${name#"$role"}; kcp=$(( ${E2E_KC_PORT:-19441} + ${w:-0} ))
@@ -130,6 +132,7 @@ emit.heartbeats.interval.seconds = 1
 emit.checkpoints.interval.seconds = 5
 ferry.role = $role
 ferry.poll.mode = idle
+ferry.mempool.mbufs = 16383
 ferry.metrics.port = $mp
 ferry.lcore.control = 0
 ferry.lcores.io = 1
