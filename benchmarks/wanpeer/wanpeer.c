@@ -634,6 +634,7 @@ run_recv(struct ferry_wan_keychan *kc, uint64_t deadline)
 						err, sizeof(err));
 		if (rc != 0) {
 			fprintf(stderr, "%s: %s\n", PROG, err);
+			free(want);
 			return 1;
 		}
 		char msg[300];
