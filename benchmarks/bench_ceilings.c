@@ -38,6 +38,7 @@
 #define AES_ENGINE "openssl-evp"
 #endif
 
+#include "bench_clock.h"
 #include "gen.h"
 
 #define MIB         ((size_t)1 << 20)
@@ -274,14 +275,6 @@ k_aes(struct ceil_ws *ws)
 	return (int64_t)(n_pkts * PKT_BYTES);
 }
 
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 static void
 usage(FILE *f)
 {
@@ -353,9 +346,7 @@ main(int argc, char **argv)
 		}
 	double med[K__N];
 	for (int k = 0; k < K__N; k++) {
-		qsort(gbps[k], rounds, sizeof(double), cmp_double);
-		med[k] = rounds % 2 ? gbps[k][rounds / 2]
-				    : (gbps[k][rounds / 2 - 1] + gbps[k][rounds / 2]) / 2;
+		med[k] = bench_median(gbps[k], (unsigned)rounds);
 	}
 	if (json) {
 		printf("{\"tool\":\"bench_ceilings\",\"mib\":%zu,\"rounds\":%zu,\"unit\":\"GB/s\"", mib,

@@ -451,20 +451,37 @@ dr_settle(struct ferry_mm2_flow *f, struct ferry_mm2_dr *st)
 	dr_sweep(f);
 }
 
+/* The producer of 'alias' and a fresh delivery state for one produce call; NULL with *rc
+ * and err set. Shared by the waiting and the non-waiting produce. */
+static struct ferry_mm2_dr *
+dr_begin(struct ferry_mm2_flow *f, const char *alias, const char *topic, int32_t partition,
+	 rd_kafka_t **rk, int *rc, char *err, size_t errlen)
+{
+	struct ferry_mm2_dr *st;
+
+	*rk = ferry_mm2_client(f, alias, FERRY_MM2_PRODUCER, err, errlen);
+	if (*rk == NULL) {
+		*rc = -EIO;
+		return NULL;
+	}
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
+		snprintf(err, errlen, "cluster %s: produce to %s/%d: out of memory", alias, topic,
+			 partition);
+		*rc = -ENOMEM;
+	}
+	return st;
+}
+
 int
 ferry_mm2_produce(struct ferry_mm2_flow *f, const char *alias, const char *topic, int32_t partition,
 		  const struct ferry_mm2_rec *recs, size_t n, char *err, size_t errlen)
 {
-	rd_kafka_t *rk = ferry_mm2_client(f, alias, FERRY_MM2_PRODUCER, err, errlen);
-	if (rk == NULL)
-		return -EIO;
-	struct ferry_mm2_dr *st = calloc(1, sizeof(*st));
-	if (st == NULL) {
-		snprintf(err, errlen, "cluster %s: produce to %s/%d: out of memory", alias, topic,
-			 partition);
-		return -ENOMEM;
-	}
-	int rc = dr_queue(rk, alias, topic, partition, recs, n, st, true, err, errlen);
+	rd_kafka_t *rk;
+	int rc;
+	struct ferry_mm2_dr *st = dr_begin(f, alias, topic, partition, &rk, &rc, err, errlen);
+	if (st == NULL)
+		return rc;
+	rc = dr_queue(rk, alias, topic, partition, recs, n, st, true, err, errlen);
 	/* Wait for this call's delivery reports, at most the flow's timeout. */
 	int64_t deadline = mono_ms() + f->timeout_ms;
 	while (st->done < st->queued && mono_ms() < deadline)
@@ -491,18 +508,14 @@ ferry_mm2_produce_nowait(struct ferry_mm2_flow *f, const char *alias, const char
 			 int32_t partition, const struct ferry_mm2_rec *recs, size_t n, char *err,
 			 size_t errlen)
 {
-	rd_kafka_t *rk = ferry_mm2_client(f, alias, FERRY_MM2_PRODUCER, err, errlen);
-	if (rk == NULL)
-		return -EIO;
-	struct ferry_mm2_dr *st = calloc(1, sizeof(*st));
-	if (st == NULL) {
-		snprintf(err, errlen, "cluster %s: produce to %s/%d: out of memory", alias, topic,
-			 partition);
-		return -ENOMEM;
-	}
+	rd_kafka_t *rk;
+	int rc;
+	struct ferry_mm2_dr *st = dr_begin(f, alias, topic, partition, &rk, &rc, err, errlen);
+	if (st == NULL)
+		return rc;
 	st->nowait = true;
 	/* a full queue too is an error: the caller does not wait, it tries next time */
-	int rc = dr_queue(rk, alias, topic, partition, recs, n, st, false, err, errlen);
+	rc = dr_queue(rk, alias, topic, partition, recs, n, st, false, err, errlen);
 	rd_kafka_poll(rk, 0); /* delivery reports of earlier calls */
 	dr_settle(f, st);
 	if (rc == 0 && f->nowait_failed > f->nowait_reported) {
